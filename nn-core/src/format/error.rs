@@ -1,0 +1,334 @@
+//! The one error type of the weight file: every way a file can be wrong, each its own variant.
+
+use core::fmt;
+
+use crate::view::LayerList;
+
+/// Where in a weight file a value sits (indices count from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// Weight `index` (row-major `[out][in]`) of layer `layer`.
+    Weight {
+        /// Layer index.
+        layer: usize,
+        /// Index within the layer's weights.
+        index: usize,
+    },
+    /// Bias `index` of layer `layer`.
+    Bias {
+        /// Layer index.
+        layer: usize,
+        /// Output index.
+        index: usize,
+    },
+    /// The normalization offset of input feature `feature`.
+    NormalizationOffset {
+        /// Feature index.
+        feature: usize,
+    },
+    /// The normalization scale of input feature `feature`.
+    NormalizationScale {
+        /// Feature index.
+        feature: usize,
+    },
+    /// Element `index` of the input of test vector `vector`.
+    TestInput {
+        /// Test vector index.
+        vector: usize,
+        /// Element index.
+        index: usize,
+    },
+    /// Element `index` of the expected output of test vector `vector`.
+    TestOutput {
+        /// Test vector index.
+        vector: usize,
+        /// Element index.
+        index: usize,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Location::Weight { layer, index } => write!(f, "weight {index} of layer {layer}"),
+            Location::Bias { layer, index } => write!(f, "bias {index} of layer {layer}"),
+            Location::NormalizationOffset { feature } => {
+                write!(f, "normalization offset of feature {feature}")
+            }
+            Location::NormalizationScale { feature } => write!(f, "normalization scale of feature {feature}"),
+            Location::TestInput { vector, index } => write!(f, "input {index} of test vector {vector}"),
+            Location::TestOutput { vector, index } => {
+                write!(f, "expected output {index} of test vector {vector}")
+            }
+        }
+    }
+}
+
+/// A value that is not a finite number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonFiniteValue {
+    /// Not a number.
+    NaN,
+    /// +∞.
+    PositiveInfinity,
+    /// -∞.
+    NegativeInfinity,
+}
+
+impl NonFiniteValue {
+    /// What `value` is if it is not finite, `None` if it is finite.
+    pub fn of(value: f32) -> Option<NonFiniteValue> {
+        if value.is_nan() {
+            Some(NonFiniteValue::NaN)
+        } else if value == f32::INFINITY {
+            Some(NonFiniteValue::PositiveInfinity)
+        } else if value == f32::NEG_INFINITY {
+            Some(NonFiniteValue::NegativeInfinity)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for NonFiniteValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NonFiniteValue::NaN => "NaN",
+            NonFiniteValue::PositiveInfinity => "+infinity",
+            NonFiniteValue::NegativeInfinity => "-infinity",
+        })
+    }
+}
+
+/// Everything that can be wrong with a weight file, or with a network or metadata being
+/// written to one.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The first four bytes are not [`MAGIC`](super::MAGIC): this is not a weight file
+    /// (erased flash reads `ff ff ff ff`).
+    BadMagic {
+        /// The bytes found.
+        found: [u8; 4],
+    },
+    /// The file is of another format version than this build reads.
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u16,
+    },
+    /// The file ends before its header says it does.
+    Truncated {
+        /// Bytes present.
+        len: usize,
+        /// Bytes the header calls for, when the header could be read.
+        needed: Option<usize>,
+    },
+    /// The header cannot be decoded (bad varint, unknown activation, bad UTF-8 name, ...).
+    MalformedHeader {
+        /// What the decoder found wrong.
+        reason: &'static str,
+    },
+    /// The CRC-32 at the end does not match the bytes before it: the file is corrupt.
+    CrcMismatch {
+        /// CRC stored in the file.
+        stored: u32,
+        /// CRC computed over the file.
+        computed: u32,
+    },
+    /// The model kind is not one this build runs.
+    UnsupportedModelKind {
+        /// The kind byte in the file.
+        found: u8,
+    },
+    /// The network has no layers.
+    NoLayers,
+    /// The network has more layers than a file holds.
+    TooManyLayers {
+        /// Layers in the network.
+        count: usize,
+    },
+    /// A layer with zero inputs or zero outputs.
+    EmptyLayer {
+        /// Layer index.
+        layer: usize,
+    },
+    /// A layer's outputs do not match the next layer's inputs.
+    LayersDisconnected {
+        /// Index of the first of the two layers.
+        layer: usize,
+        /// Its outputs.
+        outputs: u16,
+        /// Inputs of the layer after it.
+        next_inputs: u16,
+    },
+    /// A parameter, normalization value or test value is NaN or infinite.
+    NonFinite {
+        /// Where it is.
+        location: Location,
+        /// What it is.
+        value: NonFiniteValue,
+    },
+    /// A normalization scale is zero (every input would map to one value).
+    ZeroScale {
+        /// Feature index.
+        feature: usize,
+    },
+    /// Bytes follow the end of the file where none were expected.
+    TrailingBytes {
+        /// Bytes given.
+        len: usize,
+        /// Length of the weight file they start with.
+        file_len: usize,
+    },
+    /// The file's layers are not the layers of the network type it is loaded into.
+    ShapeMismatch {
+        /// Layers in the file.
+        file: LayerList,
+        /// Layers of the network type.
+        expected: LayerList,
+    },
+    /// The parameters are not 4-byte aligned in memory, so they cannot be borrowed as `f32`
+    /// (place the file at a 4-byte aligned address, or load a copy).
+    Misaligned {
+        /// Address of the parameter section.
+        address: usize,
+    },
+    /// The model name is longer than [`MAX_NAME_LEN`](super::MAX_NAME_LEN) bytes.
+    NameTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Normalization or test-vector data whose length does not fit the network.
+    MetadataShape {
+        /// Which data.
+        what: &'static str,
+        /// The length the network calls for.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// More test vectors than a file holds (65535).
+    TooManyTestVectors {
+        /// Number given.
+        count: usize,
+    },
+    /// The output buffer is too small for the encoded file.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadMagic { found } => write!(
+                f,
+                "not a weight file: it starts with bytes {:02x} {:02x} {:02x} {:02x}, expected \"NNWF\"",
+                found[0], found[1], found[2], found[3]
+            ),
+            Error::UnsupportedVersion { found } => {
+                write!(
+                    f,
+                    "format version {found}, this build reads {}",
+                    super::FORMAT_VERSION
+                )
+            }
+            Error::Truncated {
+                len,
+                needed: Some(needed),
+            } => {
+                write!(f, "truncated at byte {len}: the header calls for {needed} bytes")
+            }
+            Error::Truncated { len, needed: None } => write!(f, "truncated at byte {len}, inside the header"),
+            Error::MalformedHeader { reason } => write!(f, "malformed header: {reason}"),
+            Error::CrcMismatch { stored, computed } => write!(
+                f,
+                "CRC mismatch: file is corrupt (stored {stored:08x}, computed {computed:08x})"
+            ),
+            Error::UnsupportedModelKind { found } => {
+                write!(f, "model kind {found} is not supported by this build (0 = f32)")
+            }
+            Error::NoLayers => f.write_str("the network has no layers"),
+            Error::TooManyLayers { count } => {
+                write!(
+                    f,
+                    "the network has {count} layers, a weight file holds at most {}",
+                    crate::MAX_LAYERS
+                )
+            }
+            Error::EmptyLayer { layer } => write!(f, "layer {layer} has zero inputs or outputs"),
+            Error::LayersDisconnected {
+                layer,
+                outputs,
+                next_inputs,
+            } => write!(
+                f,
+                "layer {layer} has {outputs} outputs but layer {} takes {next_inputs} inputs",
+                layer + 1
+            ),
+            Error::NonFinite { location, value } => write!(f, "{location} is {value}"),
+            Error::ZeroScale { feature } => write!(f, "normalization scale of feature {feature} is zero"),
+            Error::TrailingBytes { len, file_len } => {
+                write!(
+                    f,
+                    "{} unexpected bytes after the end of the file (byte {file_len})",
+                    len - file_len
+                )
+            }
+            Error::ShapeMismatch { file, expected } => {
+                write!(f, "file has layers {file}, this build expects {expected}")
+            }
+            Error::Misaligned { address } => write!(
+                f,
+                "parameters at address {address:#x} are not 4-byte aligned: place the file at an aligned address"
+            ),
+            Error::NameTooLong { len } => {
+                write!(
+                    f,
+                    "model name is {len} bytes long, at most {} fit",
+                    super::MAX_NAME_LEN
+                )
+            }
+            Error::MetadataShape {
+                what,
+                expected,
+                found,
+            } => {
+                write!(f, "{what} has {found} values, the network calls for {expected}")
+            }
+            Error::TooManyTestVectors { count } => write!(f, "{count} test vectors, at most 65535 fit"),
+            Error::BufferTooSmall { needed, available } => {
+                write!(
+                    f,
+                    "output buffer holds {available} bytes, the file needs {needed}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl Error {
+    /// The error for a postcard failure while decoding a header of `len` bytes.
+    pub(crate) fn from_postcard(error: postcard::Error, len: usize) -> Error {
+        use postcard::Error as P;
+        match error {
+            P::DeserializeUnexpectedEnd => Error::Truncated { len, needed: None },
+            P::DeserializeBadVarint => Error::MalformedHeader { reason: "bad varint" },
+            P::DeserializeBadBool => Error::MalformedHeader { reason: "bad bool" },
+            P::DeserializeBadUtf8 => Error::MalformedHeader {
+                reason: "name is not UTF-8",
+            },
+            P::DeserializeBadEnum => Error::MalformedHeader {
+                reason: "unknown activation",
+            },
+            _ => Error::MalformedHeader {
+                reason: "header does not decode",
+            },
+        }
+    }
+}

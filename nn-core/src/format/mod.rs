@@ -1,0 +1,475 @@
+//! The weight file: the contract between the trainer and the firmware.
+//!
+//! The bytes are described in `nn-core/FORMAT.md`. In short:
+//!
+//! ```text
+//! preamble  postcard: magic "NNWF", format version (varint u16)
+//! header    postcard: name, model kind, layers (in, out, activation), normalized?, test vector count
+//! padding   zeros up to a multiple of 4 bytes from the start of the file
+//! body      f32 little-endian: [normalization offset[in], scale[in]],
+//!           per layer weights [out][in] then bias [out],
+//!           test vectors: input[in] then expected output[out], each
+//! crc       CRC-32 (ISO-HDLC) of every byte before it, u32 little-endian
+//! ```
+//!
+//! [`WeightFile::parse`] checks everything that does not depend on a network type;
+//! [`WeightFile::to_network`] and [`WeightFile::borrow_network`] then check the layers
+//! against the type. Nothing in here panics on any input.
+
+mod encode;
+mod error;
+
+pub use encode::{Metadata, NormalizationParams, encode, encoded_len};
+pub use error::{Error, Location, NonFiniteValue};
+
+use serde::{Deserialize, Serialize};
+
+use crate::layer::Trainable;
+use crate::view::{LayerList, LayerSpec};
+
+/// The first four bytes of every weight file.
+pub const MAGIC: [u8; 4] = *b"NNWF";
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Longest model name, in bytes.
+pub const MAX_NAME_LEN: usize = 32;
+
+const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// CRC-32 (ISO-HDLC: the one of zlib, PNG and Ethernet) of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    CRC32.checksum(bytes)
+}
+
+/// What kind of parameters a file holds.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// 32-bit float parameters.
+    F32,
+}
+
+impl ModelKind {
+    fn from_byte(byte: u8) -> Result<ModelKind, Error> {
+        match byte {
+            0 => Ok(ModelKind::F32),
+            found => Err(Error::UnsupportedModelKind { found }),
+        }
+    }
+
+    fn to_byte(self) -> u8 {
+        match self {
+            ModelKind::F32 => 0,
+        }
+    }
+}
+
+/// The first bytes of every version of the format.
+#[derive(Serialize, Deserialize)]
+struct Preamble {
+    magic: [u8; 4],
+    version: u16,
+}
+
+/// The header of format version 1, as it is on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct WireHeader {
+    name: heapless::String<MAX_NAME_LEN>,
+    kind: u8,
+    layers: LayerList,
+    normalized: bool,
+    test_vectors: u16,
+}
+
+/// Where each section of a file lies, from its header (offsets from the file start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layout {
+    body: usize,
+    normalization_len: usize,
+    params_len: usize,
+    vectors_len: usize,
+}
+
+impl Layout {
+    /// The layout of a file whose preamble and header take `header_len` bytes. Sizes
+    /// saturate: a header that asks for more than memory holds gives a `total` no slice has.
+    fn of(header_len: usize, header: &WireHeader) -> Layout {
+        let f32s = |n: usize| n.saturating_mul(size_of::<f32>());
+        let layers = header.layers.as_slice();
+        let inputs = layers.first().map_or(0, |l| usize::from(l.inputs));
+        let outputs = layers.last().map_or(0, |l| usize::from(l.outputs));
+        let params = layers
+            .iter()
+            .fold(0usize, |sum, l| sum.saturating_add(l.param_count()));
+        Layout {
+            body: header_len.next_multiple_of(4),
+            normalization_len: if header.normalized { f32s(2 * inputs) } else { 0 },
+            params_len: f32s(params),
+            vectors_len: f32s(usize::from(header.test_vectors).saturating_mul(inputs + outputs)),
+        }
+    }
+
+    fn params_start(&self) -> usize {
+        self.body.saturating_add(self.normalization_len)
+    }
+
+    fn vectors_start(&self) -> usize {
+        self.params_start().saturating_add(self.params_len)
+    }
+
+    fn crc_start(&self) -> usize {
+        self.vectors_start().saturating_add(self.vectors_len)
+    }
+
+    fn total(&self) -> usize {
+        self.crc_start().saturating_add(4)
+    }
+}
+
+/// `f32` values stored little-endian in bytes, read without any alignment requirement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct F32Bytes<'a>(&'a [u8]);
+
+impl<'a> F32Bytes<'a> {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// True if there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `index`, or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<f32> {
+        let start = index.checked_mul(4)?;
+        let bytes = self.0.get(start..start.checked_add(4)?)?;
+        Some(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    /// The values in order.
+    pub fn iter(&self) -> impl Iterator<Item = f32> + 'a {
+        self.0
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Copies the values into `out` (as many as fit) and returns how many were copied.
+    pub fn copy_to(&self, out: &mut [f32]) -> usize {
+        out.iter_mut().zip(self.iter()).map(|(o, v)| *o = v).count()
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// Per-feature input scaling stored in a file: `x' = (x - offset) * scale`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Normalization<'a> {
+    /// One offset per input feature.
+    pub offset: F32Bytes<'a>,
+    /// One scale per input feature (never zero in a valid file).
+    pub scale: F32Bytes<'a>,
+}
+
+impl Normalization<'_> {
+    /// Normalizes `x` in place (feature by feature, as many as both have).
+    pub fn apply(&self, x: &mut [f32]) {
+        for ((x, offset), scale) in x.iter_mut().zip(self.offset.iter()).zip(self.scale.iter()) {
+            *x = (*x - offset) * scale;
+        }
+    }
+}
+
+/// A weight file whose bytes were checked: magic, version, lengths, CRC, layer chain,
+/// finite values. Borrows the bytes; nothing is copied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightFile<'a> {
+    header: WireHeader,
+    kind: ModelKind,
+    bytes: &'a [u8],
+    layout: Layout,
+}
+
+impl<'a> WeightFile<'a> {
+    /// Checks a weight file at the start of `bytes`. Bytes after its end are ignored (a file
+    /// in a flash region is followed by whatever else the region holds); use
+    /// [`WeightFile::parse_exact`] when `bytes` should be the file and nothing else.
+    ///
+    /// # Errors
+    /// In the order checked: [`Error::BadMagic`], [`Error::UnsupportedVersion`],
+    /// [`Error::Truncated`], [`Error::MalformedHeader`], [`Error::CrcMismatch`],
+    /// [`Error::UnsupportedModelKind`], the layer-chain errors, [`Error::NonFinite`] and
+    /// [`Error::ZeroScale`].
+    pub fn parse(bytes: &'a [u8]) -> Result<WeightFile<'a>, Error> {
+        let magic = bytes.get(..4).ok_or(Error::Truncated {
+            len: bytes.len(),
+            needed: None,
+        })?;
+        if magic != MAGIC {
+            return Err(Error::BadMagic {
+                found: [magic[0], magic[1], magic[2], magic[3]],
+            });
+        }
+        let (preamble, rest) =
+            postcard::take_from_bytes::<Preamble>(bytes).map_err(|e| Error::from_postcard(e, bytes.len()))?;
+        if preamble.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                found: preamble.version,
+            });
+        }
+        let (header, rest) = postcard::take_from_bytes::<WireHeader>(rest)
+            .map_err(|e| Error::from_postcard(e, bytes.len()))?;
+        let layout = Layout::of(bytes.len() - rest.len(), &header);
+        let total = layout.total();
+        let file = bytes.get(..total).ok_or(Error::Truncated {
+            len: bytes.len(),
+            needed: Some(total),
+        })?;
+        let (body, stored) = file.split_at(layout.crc_start());
+        let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+        let computed = crc32(body);
+        if stored != computed {
+            return Err(Error::CrcMismatch { stored, computed });
+        }
+        let kind = ModelKind::from_byte(header.kind)?;
+        check_layer_chain(header.layers.as_slice())?;
+        let parsed = WeightFile {
+            header,
+            kind,
+            bytes: file,
+            layout,
+        };
+        parsed.check_values()?;
+        Ok(parsed)
+    }
+
+    /// Like [`WeightFile::parse`], and `bytes` must end where the file ends.
+    ///
+    /// # Errors
+    /// Those of [`WeightFile::parse`], and [`Error::TrailingBytes`].
+    pub fn parse_exact(bytes: &'a [u8]) -> Result<WeightFile<'a>, Error> {
+        let file = WeightFile::parse(bytes)?;
+        if file.len() != bytes.len() {
+            return Err(Error::TrailingBytes {
+                len: bytes.len(),
+                file_len: file.len(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Length of the file in bytes, CRC included.
+    #[allow(clippy::len_without_is_empty)] // a weight file is never empty
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The file's bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.header.name
+    }
+
+    /// The model kind.
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &LayerList {
+        &self.header.layers
+    }
+
+    /// Number of inputs of the network.
+    pub fn input_len(&self) -> usize {
+        self.header
+            .layers
+            .as_slice()
+            .first()
+            .map_or(0, |l| usize::from(l.inputs))
+    }
+
+    /// Number of outputs of the network.
+    pub fn output_len(&self) -> usize {
+        self.header
+            .layers
+            .as_slice()
+            .last()
+            .map_or(0, |l| usize::from(l.outputs))
+    }
+
+    /// The CRC-32 stored at the end of the file.
+    pub fn crc(&self) -> u32 {
+        let b = &self.bytes[self.layout.crc_start()..];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// The input normalization, if the file has one.
+    pub fn normalization(&self) -> Option<Normalization<'a>> {
+        if !self.header.normalized {
+            return None;
+        }
+        let n = self.input_len() * 4;
+        let section = &self.bytes[self.layout.body..self.layout.params_start()];
+        let (offset, scale) = section.split_at(n);
+        Some(Normalization {
+            offset: F32Bytes(offset),
+            scale: F32Bytes(scale),
+        })
+    }
+
+    /// All parameters, layer after layer (weights then bias).
+    pub fn params(&self) -> F32Bytes<'a> {
+        F32Bytes(&self.bytes[self.layout.params_start()..self.layout.vectors_start()])
+    }
+
+    /// Number of test vectors.
+    pub fn test_vector_count(&self) -> usize {
+        usize::from(self.header.test_vectors)
+    }
+
+    /// Test vector `index`: the raw (not normalized) input and the expected output.
+    pub fn test_vector(&self, index: usize) -> Option<(F32Bytes<'a>, F32Bytes<'a>)> {
+        if index >= self.test_vector_count() {
+            return None;
+        }
+        let (inputs, outputs) = (self.input_len() * 4, self.output_len() * 4);
+        let start = self.layout.vectors_start() + index * (inputs + outputs);
+        let vector = &self.bytes[start..start + inputs + outputs];
+        let (input, output) = vector.split_at(inputs);
+        Some((F32Bytes(input), F32Bytes(output)))
+    }
+
+    /// Checks that the file's layers are exactly those of the network type `N`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`].
+    pub fn check_layers<N: crate::Layer>(&self) -> Result<(), Error> {
+        let mut expected = heapless::Vec::new();
+        let mut fits = true;
+        for index in 0..N::LAYER_COUNT {
+            if let Some(spec) = N::spec_at(index) {
+                fits &= expected.push(spec).is_ok();
+            }
+        }
+        if !fits || expected != self.header.layers.0 {
+            return Err(Error::ShapeMismatch {
+                file: self.header.layers.clone(),
+                expected: LayerList(expected),
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies the parameters into a new network of type `N`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the file's layers are not `N`'s.
+    pub fn to_network<N: Trainable>(&self) -> Result<N, Error> {
+        self.check_layers::<N>()?;
+        let mut net = N::zeroed();
+        let mut params = self.params().iter();
+        for index in 0..N::LAYER_COUNT {
+            if let Some(layer) = crate::LayerViewMut::layer_mut(&mut net, index) {
+                for (p, v) in layer
+                    .weights
+                    .iter_mut()
+                    .chain(layer.bias.iter_mut())
+                    .zip(&mut params)
+                {
+                    *p = v;
+                }
+            }
+        }
+        Ok(net)
+    }
+
+    /// The network of type `N` with its parameters borrowed from the file's bytes (in
+    /// flash, they cost no RAM).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the file's layers are not `N`'s; [`Error::Misaligned`] if
+    /// the file does not start at a 4-byte aligned address.
+    pub fn borrow_network<N: Trainable + 'a>(&self) -> Result<N::Ref<'a>, Error> {
+        self.check_layers::<N>()?;
+        let bytes = self.params().as_bytes();
+        let misaligned = Error::Misaligned {
+            address: bytes.as_ptr() as usize,
+        };
+        let mut params: &'a [f32] = bytemuck::try_cast_slice(bytes).map_err(|_| misaligned.clone())?;
+        N::borrow_params(&mut params).ok_or(misaligned)
+    }
+
+    /// Checks that every stored number is finite and every scale non-zero.
+    fn check_values(&self) -> Result<(), Error> {
+        if let Some(norm) = self.normalization() {
+            check_finite(norm.offset.iter(), |feature| Location::NormalizationOffset {
+                feature,
+            })?;
+            check_finite(norm.scale.iter(), |feature| Location::NormalizationScale {
+                feature,
+            })?;
+            if let Some(feature) = norm.scale.iter().position(|s| s == 0.0) {
+                return Err(Error::ZeroScale { feature });
+            }
+        }
+        let mut params = self.params().iter();
+        for (layer, spec) in self.header.layers.as_slice().iter().enumerate() {
+            let weights = params.by_ref().take(spec.weight_count());
+            check_finite(weights, |index| Location::Weight { layer, index })?;
+            let bias = params.by_ref().take(usize::from(spec.outputs));
+            check_finite(bias, |index| Location::Bias { layer, index })?;
+        }
+        for vector in 0..self.test_vector_count() {
+            if let Some((input, output)) = self.test_vector(vector) {
+                check_finite(input.iter(), |index| Location::TestInput { vector, index })?;
+                check_finite(output.iter(), |index| Location::TestOutput { vector, index })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first value of `values` that is not finite, as an error at `location(index)`.
+fn check_finite(
+    values: impl IntoIterator<Item = f32>,
+    location: impl Fn(usize) -> Location,
+) -> Result<(), Error> {
+    for (index, value) in values.into_iter().enumerate() {
+        if let Some(value) = NonFiniteValue::of(value) {
+            return Err(Error::NonFinite {
+                location: location(index),
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that there are layers, none empty, each feeding the next.
+fn check_layer_chain(layers: &[LayerSpec]) -> Result<(), Error> {
+    if layers.is_empty() {
+        return Err(Error::NoLayers);
+    }
+    if let Some(layer) = layers.iter().position(|l| l.inputs == 0 || l.outputs == 0) {
+        return Err(Error::EmptyLayer { layer });
+    }
+    for (layer, pair) in layers.windows(2).enumerate() {
+        if pair[0].outputs != pair[1].inputs {
+            return Err(Error::LayersDisconnected {
+                layer,
+                outputs: pair[0].outputs,
+                next_inputs: pair[1].inputs,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe`, shapes
+//! checked by the compiler.
+//!
+//! - [`Dense<IN, OUT, A>`](Dense) layers chained with [`network!`]; a chain whose shapes do
+//!   not meet does not compile. [`Layer::predict`] never allocates, never panics, and costs
+//!   the same for every input; [`Layer::WEIGHT_BYTES`] and [`Layer::PEAK_ACTIVATION_BYTES`]
+//!   say what a network needs.
+//! - Backprop per sample into a gradient buffer of the network's own type
+//!   ([`Trainable::accumulate_gradients`]), losses ([`Loss`]), initialisation ([`Init`]).
+//! - The weight file ([`WeightFile`], [`encode`]): versioned, CRC-checked, every defect a
+//!   distinct [`Error`]. A file loads into a network type only if its layers are the type's;
+//!   on a board the weights are borrowed from flash ([`WeightFile::borrow_network`]).
+//! - The layer view ([`LayerView`]): any network as (spec, weights, bias) per layer.
+//!
+//! Every operation is written once over slices ([`dense`], [`activation`], [`loss`]); the typed
+//! layers are thin wrappers whose sizes the compiler knows.
+//!
+//! # Example
+//! Build a 2-layer network, predict, save it, load it back (owned and borrowed):
+//! ```
+//! use nn_core::{network, encode, encoded_len, Dense, Identity, Init, Layer, Metadata, Tanh, Trainable, WeightFile};
+//! use rand_pcg::Pcg32;
+//! use rand_core::SeedableRng;
+//!
+//! type Net = network![Dense<2, 8, Tanh>, Dense<8, 1, Identity>];
+//! let net = Net::init(&mut Pcg32::seed_from_u64(7), Init::GlorotUniform);
+//! let y = net.predict(&[0.5, -1.0]);
+//!
+//! let meta = Metadata { name: "demo", test_inputs: &[0.5, -1.0], test_outputs: &y, ..Metadata::default() };
+//! let mut buf = [0u8; 256];
+//! assert!(encoded_len(&net, &meta)? <= buf.len());
+//! let len = encode(&net, &meta, &mut buf)?;
+//!
+//! let file = WeightFile::parse_exact(&buf[..len])?;
+//! assert_eq!(file.name(), "demo");
+//! assert_eq!(file.layers().to_string(), "2-8 tanh-1 linear");
+//! let copy: Net = file.to_network()?;
+//! assert_eq!(copy.predict(&[0.5, -1.0]), y);
+//! # Ok::<(), nn_core::Error>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(target_endian = "big")]
+compile_error!("the weight file stores little-endian f32 that are borrowed in place");
+
+pub mod activation;
+pub mod dense;
+pub mod format;
+pub mod init;
+pub mod layer;
+pub mod loss;
+pub mod math;
+pub mod view;
+
+pub use activation::{Activation, ActivationFn, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use format::{
+    Error, F32Bytes, FORMAT_VERSION, MAGIC, Metadata, ModelKind, Normalization, NormalizationParams,
+    WeightFile, encode, encoded_len,
+};
+pub use init::Init;
+pub use layer::{Dense, DenseCache, DenseRef, GradientOf, Layer, Trainable, Vector};
+pub use loss::{Loss, loss_and_delta};
+pub use view::{LayerList, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, MAX_LAYERS};

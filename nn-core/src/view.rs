@@ -1,0 +1,114 @@
+//! The layer view: any network, typed or run-time-shaped, seen as a list of
+//! (spec, weights, bias). The trainer trains through it, the encoder writes it, the
+//! quantizer reads it; nothing else needs to know a network's type.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::activation::Activation;
+
+/// The most layers a weight file (and so a network that is saved) may have.
+pub const MAX_LAYERS: usize = 8;
+
+/// The shape of one dense layer: inputs, outputs, activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LayerSpec {
+    /// Number of inputs.
+    pub inputs: u16,
+    /// Number of outputs.
+    pub outputs: u16,
+    /// Activation applied to the outputs.
+    pub activation: Activation,
+}
+
+impl LayerSpec {
+    /// Number of weights (`inputs × outputs`).
+    pub const fn weight_count(&self) -> usize {
+        self.inputs as usize * self.outputs as usize
+    }
+
+    /// Number of parameters: weights plus one bias per output.
+    pub const fn param_count(&self) -> usize {
+        self.weight_count() + self.outputs as usize
+    }
+}
+
+/// The layer list of a network, at most [`MAX_LAYERS`] long.
+///
+/// Displays as `64-32 relu-10 softmax`: the input width, then each layer's width and
+/// activation.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LayerList(pub heapless::Vec<LayerSpec, MAX_LAYERS>);
+
+impl LayerList {
+    /// The layers as a slice.
+    pub fn as_slice(&self) -> &[LayerSpec] {
+        &self.0
+    }
+
+    /// Total number of parameters.
+    pub fn param_count(&self) -> usize {
+        self.0.iter().map(LayerSpec::param_count).sum()
+    }
+}
+
+impl fmt::Display for LayerList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.first() {
+            None => f.write_str("(no layers)"),
+            Some(first) => {
+                write!(f, "{}", first.inputs)?;
+                for layer in &self.0 {
+                    write!(f, "-{} {}", layer.outputs, layer.activation)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One layer seen through the layer view, read-only.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerParams<'a> {
+    /// Shape and activation.
+    pub spec: LayerSpec,
+    /// Weights, row-major `[outputs][inputs]`.
+    pub weights: &'a [f32],
+    /// One bias per output.
+    pub bias: &'a [f32],
+}
+
+/// One layer seen through the layer view, writable in place.
+#[derive(Debug)]
+pub struct LayerParamsMut<'a> {
+    /// Shape and activation.
+    pub spec: LayerSpec,
+    /// Weights, row-major `[outputs][inputs]`.
+    pub weights: &'a mut [f32],
+    /// One bias per output.
+    pub bias: &'a mut [f32],
+}
+
+/// A network seen as a list of layers (contract 3 of DESIGN.md).
+pub trait LayerView {
+    /// Number of layers.
+    fn layer_count(&self) -> usize;
+    /// Layer `index` (from 0), or `None` past the end.
+    fn layer(&self, index: usize) -> Option<LayerParams<'_>>;
+
+    /// The layer list, or `None` if there are more than [`MAX_LAYERS`] layers.
+    fn layer_list(&self) -> Option<LayerList> {
+        let mut list = heapless::Vec::new();
+        for index in 0..self.layer_count() {
+            list.push(self.layer(index)?.spec).ok()?;
+        }
+        Some(LayerList(list))
+    }
+}
+
+/// A network whose parameters can be written in place through the layer view.
+pub trait LayerViewMut: LayerView {
+    /// Layer `index` (from 0), writable, or `None` past the end.
+    fn layer_mut(&mut self, index: usize) -> Option<LayerParamsMut<'_>>;
+}
