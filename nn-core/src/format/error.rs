@@ -323,8 +323,8 @@ impl Error {
             P::DeserializeBadUtf8 => Error::MalformedHeader {
                 reason: "name is not UTF-8",
             },
-            P::DeserializeBadEnum => Error::MalformedHeader {
-                reason: "unknown activation",
+            P::DeserializeBadEnum | P::SerdeDeCustom => Error::MalformedHeader {
+                reason: "unknown activation, or more layers or a longer name than a file holds",
             },
             _ => Error::MalformedHeader {
                 reason: "header does not decode",

@@ -1,0 +1,482 @@
+//! The weight file: pinned bytes, round trips, and every way a file can be wrong.
+
+mod common;
+
+use common::*;
+use nn_core::format::{Location, NonFiniteValue};
+use nn_core::{
+    Activation, Dense, Error, Identity, Layer, LayerSpec, Metadata, NormalizationParams, Sigmoid, Tanh,
+    Trainable, WeightFile, encode, encoded_len, network,
+};
+use proptest::prelude::*;
+
+type Tiny = network![Dense<2, 3, Tanh>, Dense<3, 1, Sigmoid>];
+
+const FIXTURE: &[u8] = include_bytes!("fixtures/tiny-v1.nnw");
+const TEST_INPUTS: [f32; 4] = [1.0, 2.0, -3.0, 0.5];
+
+/// The network of the committed fixture: values exact in binary.
+fn tiny() -> Tiny {
+    (
+        Dense::new([[0.5, -0.25], [1.0, 0.125], [-0.75, 2.0]], [0.0, 0.5, -1.0]),
+        Dense::new([[1.5, -2.0, 0.25]], [0.0625]),
+    )
+}
+
+const OFFSET: [f32; 2] = [1.0, -2.0];
+const SCALE: [f32; 2] = [0.5, 4.0];
+
+fn tiny_outputs(net: &Tiny) -> Vec<f32> {
+    TEST_INPUTS
+        .chunks(2)
+        .flat_map(|x| {
+            let x = [(x[0] - OFFSET[0]) * SCALE[0], (x[1] - OFFSET[1]) * SCALE[1]];
+            net.predict(&x)
+        })
+        .collect()
+}
+
+fn encode_tiny(net: &Tiny) -> Vec<u8> {
+    let outputs = tiny_outputs(net);
+    let meta = Metadata {
+        name: "fixture",
+        normalization: Some(NormalizationParams {
+            offset: &OFFSET,
+            scale: &SCALE,
+        }),
+        test_inputs: &TEST_INPUTS,
+        test_outputs: &outputs,
+    };
+    let mut bytes = vec![0u8; encoded_len(net, &meta).unwrap()];
+    let len = encode(net, &meta, &mut bytes).unwrap();
+    assert_eq!(len, bytes.len());
+    bytes
+}
+
+/// The preamble and header of the fixture, byte by byte as FORMAT.md lays them out.
+const FIXTURE_HEADER: [u8; 23] = [
+    b'N', b'N', b'W', b'F', // magic
+    0x01, // format version 1 (varint)
+    0x07, b'f', b'i', b'x', b't', b'u', b'r', b'e', // name: length, UTF-8
+    0x00, // model kind: f32
+    0x02, // two layers
+    0x02, 0x03, 0x04, // 2 inputs, 3 outputs, activation 4 = tanh
+    0x03, 0x01, 0x03, // 3 inputs, 1 output, activation 3 = sigmoid
+    0x01, // normalized
+    0x02, // two test vectors
+];
+
+#[test]
+fn fixture_bytes_are_pinned() {
+    if std::env::var_os("NN_CORE_BLESS").is_some() {
+        std::fs::write("tests/fixtures/tiny-v1.nnw", encode_tiny(&tiny())).unwrap();
+    }
+    let encoded = encode_tiny(&tiny());
+    assert_eq!(
+        encoded, FIXTURE,
+        "encoder output differs from the committed fixture"
+    );
+    assert_eq!(&FIXTURE[..23], &FIXTURE_HEADER);
+    // The same file assembled by hand from FORMAT.md.
+    let net = tiny();
+    let mut body: Vec<f32> = [OFFSET, SCALE].concat();
+    body.extend(params_of(&net).iter().map(|&v| v as f32));
+    let outputs = tiny_outputs(&net);
+    for (x, y) in TEST_INPUTS.chunks(2).zip(outputs.chunks(1)) {
+        body.extend(x.iter().chain(y));
+    }
+    assert_eq!(file_from_parts(&FIXTURE_HEADER, &body), FIXTURE);
+    assert_eq!(FIXTURE.len(), 120);
+}
+
+#[test]
+fn fixture_round_trips() {
+    let file = WeightFile::parse_exact(FIXTURE).unwrap();
+    assert_eq!(file.name(), "fixture");
+    assert_eq!(file.len(), FIXTURE.len());
+    assert_eq!(file.layers().to_string(), "2-3 tanh-1 sigmoid");
+    assert_eq!(file.crc(), crc32_reference(&FIXTURE[..FIXTURE.len() - 4]));
+    let net: Tiny = file.to_network().unwrap();
+    assert_eq!(net, tiny());
+    let norm = file.normalization().unwrap();
+    assert_eq!(norm.offset.iter().collect::<Vec<_>>(), OFFSET);
+    assert_eq!(norm.scale.iter().collect::<Vec<_>>(), SCALE);
+    assert_eq!(file.test_vector_count(), 2);
+    let aligned = Aligned::copy_of(FIXTURE, 0);
+    let file = WeightFile::parse_exact(aligned.bytes(0, FIXTURE.len())).unwrap();
+    let borrowed = file.borrow_network::<Tiny>().unwrap();
+    for index in 0..file.test_vector_count() {
+        let (input, expected) = file.test_vector(index).unwrap();
+        let mut x = [0.0; 2];
+        input.copy_to(&mut x);
+        norm.apply(&mut x);
+        assert_eq!(
+            borrowed.predict(&x)[0].to_bits(),
+            expected.get(0).unwrap().to_bits()
+        );
+    }
+    assert!(file.test_vector(2).is_none());
+}
+
+/// A 4-byte aligned buffer holding a copy of a file at some offset.
+#[repr(C, align(4))]
+struct Aligned([u8; 512]);
+
+impl Aligned {
+    fn copy_of(bytes: &[u8], at: usize) -> Aligned {
+        let mut buf = Aligned([0; 512]);
+        buf.0[at..at + bytes.len()].copy_from_slice(bytes);
+        buf
+    }
+    fn bytes(&self, at: usize, len: usize) -> &[u8] {
+        &self.0[at..at + len]
+    }
+}
+
+#[test]
+fn a_misaligned_file_is_refused_for_borrowing_but_can_be_copied() {
+    let buf = Aligned::copy_of(FIXTURE, 1);
+    let file = WeightFile::parse_exact(buf.bytes(1, FIXTURE.len())).unwrap();
+    let err = file.borrow_network::<Tiny>().unwrap_err();
+    assert!(matches!(err, Error::Misaligned { .. }), "{err:?}");
+    assert!(err.to_string().contains("not 4-byte aligned"));
+    assert_eq!(file.to_network::<Tiny>().unwrap(), tiny());
+}
+
+#[test]
+fn every_truncation_is_rejected_as_truncated() {
+    for len in 0..FIXTURE.len() {
+        for parse in [WeightFile::parse, WeightFile::parse_exact] {
+            let err = parse(&FIXTURE[..len]).unwrap_err();
+            assert!(matches!(err, Error::Truncated { .. }), "length {len}: {err:?}");
+        }
+    }
+    let err = WeightFile::parse(&FIXTURE[..100]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "truncated at byte 100: the header calls for 120 bytes"
+    );
+}
+
+#[test]
+fn every_single_bit_flip_is_rejected() {
+    let mut crc_mismatches = 0;
+    for bit in 0..FIXTURE.len() * 8 {
+        let mut bytes = FIXTURE.to_vec();
+        bytes[bit / 8] ^= 1 << (bit % 8);
+        let exact = WeightFile::parse_exact(&bytes);
+        let prefix = WeightFile::parse(&bytes);
+        assert!(
+            exact.is_err() && prefix.is_err(),
+            "bit {bit} flipped and the file still loads"
+        );
+        crc_mismatches += matches!(exact, Err(Error::CrcMismatch { .. })) as usize;
+    }
+    // Outside the magic, version and length-bearing header fields, the CRC is what notices.
+    assert!(crc_mismatches > FIXTURE.len() * 8 * 3 / 4, "{crc_mismatches}");
+}
+
+#[test]
+fn trailing_bytes_are_an_error_only_for_exact_parsing() {
+    let mut bytes = FIXTURE.to_vec();
+    bytes.extend_from_slice(&[0xff; 16]); // erased flash after the file
+    assert_eq!(WeightFile::parse(&bytes).unwrap().len(), FIXTURE.len());
+    let err = WeightFile::parse_exact(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        Error::TrailingBytes {
+            len: 136,
+            file_len: 120
+        }
+    );
+}
+
+#[test]
+fn errors_say_what_is_wrong() {
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            vec![0xff; 64],
+            "not a weight file: it starts with bytes ff ff ff ff, expected \"NNWF\"",
+        ),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[4] = 3;
+                b
+            },
+            "format version 3, this build reads 1",
+        ),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[60] ^= 0x10;
+                b
+            },
+            "CRC mismatch: file is corrupt",
+        ),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[13] = 7; // model kind
+                fix_crc(&mut b);
+                b
+            },
+            "model kind 7 is not supported by this build (0 = f32)",
+        ),
+        (
+            {
+                // Weight 5 of layer 0 (after 16 bytes of normalization) becomes NaN.
+                let mut b = FIXTURE.to_vec();
+                b[24 + 16 + 5 * 4..24 + 16 + 6 * 4].copy_from_slice(&f32::NAN.to_le_bytes());
+                fix_crc(&mut b);
+                b
+            },
+            "weight 5 of layer 0 is NaN",
+        ),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[24 + 16 + 9 * 4 + 4..24 + 16 + 9 * 4 + 8].copy_from_slice(&f32::NEG_INFINITY.to_le_bytes());
+                fix_crc(&mut b);
+                b
+            },
+            "weight 1 of layer 1 is -infinity",
+        ),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[24 + 12..24 + 16].copy_from_slice(&0.0f32.to_le_bytes());
+                fix_crc(&mut b);
+                b
+            },
+            "normalization scale of feature 1 is zero",
+        ),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[4] = 1;
+                b[21] = 0x80; // normalized flag: a varint continuation, not a bool
+                b
+            },
+            "malformed header: bad bool",
+        ),
+        (
+            // Layers 2-3 then 4-1: assembled by hand, correct CRC.
+            file_from_parts(
+                &[b'N', b'N', b'W', b'F', 1, 0, 0, 2, 2, 3, 4, 4, 1, 3, 0, 0],
+                &[0.0; 9 + 5],
+            ),
+            "layer 0 has 3 outputs but layer 1 takes 4 inputs",
+        ),
+        (
+            file_from_parts(&[b'N', b'N', b'W', b'F', 1, 0, 0, 0, 0, 0], &[]),
+            "the network has no layers",
+        ),
+        (
+            file_from_parts(&[b'N', b'N', b'W', b'F', 1, 0, 0, 1, 0, 3, 1, 0, 0], &[0.0; 3]),
+            "layer 0 has zero inputs or outputs",
+        ),
+        (
+            file_from_parts(&[b'N', b'N', b'W', b'F', 1, 0, 0, 1, 1, 1, 9, 0, 0], &[0.0; 2]),
+            "malformed header: unknown activation",
+        ),
+    ];
+    for (bytes, message) in cases {
+        let err = WeightFile::parse_exact(&bytes).unwrap_err();
+        assert!(
+            err.to_string().starts_with(message),
+            "expected {message:?}, got {:?}",
+            err.to_string()
+        );
+    }
+}
+
+#[test]
+fn a_file_loads_only_into_its_own_shape() {
+    type Wider = network![Dense<2, 4, Tanh>, Dense<4, 1, Sigmoid>];
+    type OtherActivation = network![Dense<2, 3, Tanh>, Dense<3, 1, Identity>];
+    let file = WeightFile::parse_exact(FIXTURE).unwrap();
+    let err = file.to_network::<Wider>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "file has layers 2-3 tanh-1 sigmoid, this build expects 2-4 tanh-1 sigmoid"
+    );
+    let err = file.borrow_network::<OtherActivation>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "file has layers 2-3 tanh-1 sigmoid, this build expects 2-3 tanh-1 linear"
+    );
+    let err = file.to_network::<Dense<2, 3, Tanh>>().unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }));
+}
+
+#[test]
+fn the_encoder_refuses_what_no_file_may_hold_and_leaves_the_buffer_alone() {
+    let mut net = tiny();
+    let mut buf = vec![0xaa; 256];
+    net.1.weights[0][2] = f32::NAN;
+    let err = encode(&net, &Metadata::default(), &mut buf).unwrap_err();
+    assert_eq!(
+        err,
+        Error::NonFinite {
+            location: Location::Weight { layer: 1, index: 2 },
+            value: NonFiniteValue::NaN
+        }
+    );
+    assert!(buf.iter().all(|&b| b == 0xaa));
+
+    let net = tiny();
+    let long = "x".repeat(33);
+    let err = encode(
+        &net,
+        &Metadata {
+            name: &long,
+            ..Metadata::default()
+        },
+        &mut buf,
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::NameTooLong { len: 33 });
+    let meta = Metadata {
+        test_inputs: &[1.0, 2.0],
+        test_outputs: &[],
+        ..Metadata::default()
+    };
+    let err = encode(&net, &meta, &mut buf).unwrap_err();
+    assert_eq!(
+        err,
+        Error::MetadataShape {
+            what: "test outputs",
+            expected: 1,
+            found: 0
+        }
+    );
+    let err = encode(&net, &Metadata::default(), &mut buf[..20]).unwrap_err();
+    assert!(matches!(err, Error::BufferTooSmall { available: 20, .. }));
+    assert!(buf.iter().all(|&b| b == 0xaa));
+
+    let spec = |inputs, outputs| LayerSpec {
+        inputs,
+        outputs,
+        activation: Activation::Relu,
+    };
+    let disconnected = DynNet {
+        layers: vec![
+            (spec(2, 3), vec![0.0; 6], vec![0.0; 3]),
+            (spec(4, 1), vec![0.0; 4], vec![0.0; 1]),
+        ],
+    };
+    let err = encode(&disconnected, &Metadata::default(), &mut buf).unwrap_err();
+    assert_eq!(
+        err,
+        Error::LayersDisconnected {
+            layer: 0,
+            outputs: 3,
+            next_inputs: 4
+        }
+    );
+    let deep = DynNet {
+        layers: (0..9).map(|_| (spec(1, 1), vec![0.0], vec![0.0])).collect(),
+    };
+    assert_eq!(
+        encode(&deep, &Metadata::default(), &mut buf).unwrap_err(),
+        Error::TooManyLayers { count: 9 }
+    );
+}
+
+/// A run-time network of the given widths with parameters from `values` (cycled).
+fn dyn_net(widths: &[u16], activations: &[Activation], values: &[f32]) -> DynNet {
+    let mut cycle = values.iter().copied().cycle();
+    let layers = widths
+        .windows(2)
+        .zip(activations)
+        .map(|(w, &activation)| {
+            let spec = LayerSpec {
+                inputs: w[0],
+                outputs: w[1],
+                activation,
+            };
+            let weights = cycle.by_ref().take(spec.weight_count()).collect();
+            let bias = cycle.by_ref().take(w[1] as usize).collect();
+            (spec, weights, bias)
+        })
+        .collect();
+    DynNet { layers }
+}
+
+fn finite() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        -1e3f32..1e3,
+        Just(f32::MAX),
+        Just(f32::MIN_POSITIVE),
+        Just(-0.0f32),
+        any::<f32>().prop_filter("finite", |v| v.is_finite())
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_network_and_metadata_round_trip_exactly(
+        widths in proptest::collection::vec(1u16..12, 2..=9),
+        activations in proptest::collection::vec(0usize..6, 8),
+        values in proptest::collection::vec(finite(), 1..64),
+        name in "[a-z0-9_-]{0,32}",
+        normalized in any::<bool>(),
+        vectors in 0usize..4,
+    ) {
+        let activations: Vec<Activation> = activations.iter().map(|&i| Activation::ALL[i]).collect();
+        let net = dyn_net(&widths, &activations, &values);
+        let (inputs, outputs) = (widths[0] as usize, *widths.last().unwrap() as usize);
+        let scale: Vec<f32> = (0..inputs).map(|i| values[i % values.len()].abs().max(1e-3)).collect();
+        let offset: Vec<f32> = (0..inputs).map(|i| values[(i + 1) % values.len()]).collect();
+        let test_inputs: Vec<f32> = values.iter().copied().cycle().take(vectors * inputs).collect();
+        let test_outputs: Vec<f32> = values.iter().copied().cycle().skip(3).take(vectors * outputs).collect();
+        let meta = Metadata {
+            name: &name,
+            normalization: normalized.then_some(NormalizationParams { offset: &offset, scale: &scale }),
+            test_inputs: &test_inputs,
+            test_outputs: &test_outputs,
+        };
+        let mut bytes = vec![0u8; encoded_len(&net, &meta).unwrap()];
+        encode(&net, &meta, &mut bytes).unwrap();
+        let file = WeightFile::parse_exact(&bytes).unwrap();
+        prop_assert_eq!(file.name(), name.as_str());
+        prop_assert_eq!(file.layers().as_slice().len(), widths.len() - 1);
+        let stored: Vec<u32> = file.params().iter().map(f32::to_bits).collect();
+        let original: Vec<u32> = params_of(&net).iter().map(|&v| (v as f32).to_bits()).collect();
+        prop_assert_eq!(stored, original);
+        prop_assert_eq!(file.normalization().is_some(), normalized);
+        if let Some(norm) = file.normalization() {
+            prop_assert_eq!(norm.scale.iter().collect::<Vec<_>>(), scale);
+            prop_assert_eq!(norm.offset.iter().collect::<Vec<_>>(), offset);
+        }
+        prop_assert_eq!(file.test_vector_count(), vectors);
+        for v in 0..vectors {
+            let (x, y) = file.test_vector(v).unwrap();
+            prop_assert_eq!(x.iter().collect::<Vec<_>>(), &test_inputs[v * inputs..(v + 1) * inputs]);
+            prop_assert_eq!(y.iter().collect::<Vec<_>>(), &test_outputs[v * outputs..(v + 1) * outputs]);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), magic in any::<bool>()) {
+        let mut bytes = bytes;
+        if magic && bytes.len() >= 5 {
+            bytes[..5].copy_from_slice(b"NNWF\x01");
+        }
+        if let Ok(file) = WeightFile::parse(&bytes) {
+            let _ = file.to_network::<Tiny>();
+            let _ = file.borrow_network::<Tiny>();
+        }
+    }
+
+    #[test]
+    fn a_typed_network_round_trips_bit_for_bit(seed in any::<u64>()) {
+        let net = Tiny::init(&mut rng(seed), nn_core::Init::GlorotNormal);
+        let bytes = encode_tiny(&net);
+        let loaded: Tiny = WeightFile::parse_exact(&bytes).unwrap().to_network().unwrap();
+        prop_assert_eq!(loaded, net);
+    }
+}
