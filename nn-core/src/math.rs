@@ -2,8 +2,10 @@
 //!
 //! By default these are `libm`'s, so the host runs exactly the code the board runs
 //! (never `f32::exp`, whose std version may differ from the board's). With the
-//! `fast-math` feature, `exp` and `ln` come from `micromath`'s approximations instead;
-//! `tests/fast_math.rs` measures their error against libm.
+//! `fast-math` feature, `exp` (and so sigmoid, tanh and softmax) comes from `micromath`'s
+//! approximation instead: about 0.24% relative error, measured in `tests/fast_math.rs`.
+//! Logarithms stay libm's: micromath's `ln` is off by up to 0.12 in absolute terms, and
+//! they are only used by the losses, in training, where accuracy matters more than speed.
 
 /// e^x.
 #[inline]
@@ -18,30 +20,16 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
-/// Natural logarithm.
+/// Natural logarithm (always libm's).
 #[inline]
 pub fn ln(x: f32) -> f32 {
-    #[cfg(feature = "fast-math")]
-    {
-        micromath::F32(x).ln().0
-    }
-    #[cfg(not(feature = "fast-math"))]
-    {
-        libm::logf(x)
-    }
+    libm::logf(x)
 }
 
-/// ln(1 + x), accurate for small x.
+/// ln(1 + x), accurate for small x (always libm's).
 #[inline]
 pub fn ln_1p(x: f32) -> f32 {
-    #[cfg(feature = "fast-math")]
-    {
-        ln(1.0 + x)
-    }
-    #[cfg(not(feature = "fast-math"))]
-    {
-        libm::log1pf(x)
-    }
+    libm::log1pf(x)
 }
 
 /// Hyperbolic tangent.

@@ -5,6 +5,9 @@
 //! (relative rounding about 1e-7 per operation); the numeric side is a central difference
 //! with h = 1e-6 in f64 (truncation error about h² · f''' ≈ 1e-12, rounding about 1e-10), so the budget is f32's.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::needless_range_loop)] // index j names the coordinate being differenced
+
 mod common;
 
 use common::*;

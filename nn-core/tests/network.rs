@@ -1,6 +1,8 @@
 //! Typed networks: memory constants, predictions against an independent f64 forward pass,
 //! owned and borrowed forms, the layer view, initialisation.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 mod common;
 
 use common::*;
