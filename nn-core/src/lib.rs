@@ -42,6 +42,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(target_endian = "big")]
 compile_error!("the weight file stores little-endian f32 that are borrowed in place");
 

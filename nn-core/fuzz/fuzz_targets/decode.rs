@@ -1,0 +1,68 @@
+//! Feeds arbitrary bytes to the weight-file decoder and, when a file is accepted, to every
+//! accessor and to typed loads: nothing may panic, and a file that loads must re-encode to
+//! a file that decodes to the same contents.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nn_core::{
+    Dense, Identity, Layer, LayerView, Metadata, NormalizationParams, Relu, Sigmoid, Softmax, Tanh, Trainable,
+    WeightFile, encode, network,
+};
+
+type Tiny = network![Dense<2, 3, Tanh>, Dense<3, 1, Sigmoid>];
+type Sine = network![Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1, Identity>];
+type Small = network![Dense<1, 1, Identity>, Dense<1, 2, Softmax>];
+
+fn exercise<N: Trainable>(file: &WeightFile<'_>) {
+    if let Ok(net) = file.to_network::<N>() {
+        let _ = net.predict(&<N::Input as nn_core::Vector>::zeroed());
+        // A file that loads re-encodes to a file with the same contents.
+        let (offset, scale): (Vec<f32>, Vec<f32>) = match file.normalization() {
+            Some(n) => (n.offset.iter().collect(), n.scale.iter().collect()),
+            None => (vec![], vec![]),
+        };
+        let mut inputs = vec![];
+        let mut outputs = vec![];
+        for i in 0..file.test_vector_count() {
+            let (x, y) = file.test_vector(i).expect("counted vector");
+            inputs.extend(x.iter());
+            outputs.extend(y.iter());
+        }
+        let meta = Metadata {
+            name: file.name(),
+            normalization: file.normalization().map(|_| NormalizationParams { offset: &offset, scale: &scale }),
+            test_inputs: &inputs,
+            test_outputs: &outputs,
+        };
+        let mut out = vec![0u8; file.len() + 64];
+        let len = encode(&net, &meta, &mut out).expect("a loaded file re-encodes");
+        let again = WeightFile::parse_exact(&out[..len]).expect("a re-encoded file decodes");
+        assert_eq!(again.name(), file.name());
+        assert_eq!(again.layers(), file.layers());
+        assert_eq!(again.normalization(), file.normalization());
+        assert_eq!(again.params(), file.params());
+        assert_eq!(again.test_vector_count(), file.test_vector_count());
+        for i in 0..file.test_vector_count() {
+            assert_eq!(again.test_vector(i), file.test_vector(i));
+        }
+    }
+    if let Ok(net) = file.borrow_network::<N>() {
+        let _ = net.predict(&<N::Input as nn_core::Vector>::zeroed());
+        let _ = net.layer_count();
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(file) = WeightFile::parse(data) else { return };
+    let _ = (file.name(), file.layers().to_string(), file.crc(), file.params().iter().count());
+    if let Some(norm) = file.normalization() {
+        let mut x = vec![1.0; file.input_len()];
+        norm.apply(&mut x);
+    }
+    for i in 0..=file.test_vector_count() {
+        let _ = file.test_vector(i);
+    }
+    exercise::<Tiny>(&file);
+    exercise::<Sine>(&file);
+    exercise::<Small>(&file);
+});

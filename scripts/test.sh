@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: the README's test command, and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p nn-core --all-targets --features fast-math -- -D warnings
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+step "nn-core is no_std for real: build it for the thumb targets"
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+  cargo build -p nn-core --target "$target" --quiet
+  cargo build -p nn-core --target "$target" --features fast-math --quiet
+done
+step "example"
+cargo run --quiet -p nn-core --example xor -- target/xor.nnw
+step "tests"
+cargo test --workspace
+step "tests with fast-math"
+cargo test -p nn-core --features fast-math
