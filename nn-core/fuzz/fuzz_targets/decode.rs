@@ -53,6 +53,19 @@ fn exercise<N: Trainable>(file: &WeightFile<'_>) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    check(data);
+    // The CRC stops almost every mutation; also try the input with its last four bytes
+    // replaced by the right CRC, so the checks behind it (layers, values, shapes) get fuzzed.
+    if data.len() >= 4 {
+        let mut fixed = data.to_vec();
+        let end = fixed.len() - 4;
+        let crc = nn_core::format::crc32(&fixed[..end]);
+        fixed[end..].copy_from_slice(&crc.to_le_bytes());
+        check(&fixed);
+    }
+});
+
+fn check(data: &[u8]) {
     let Ok(file) = WeightFile::parse(data) else { return };
     let _ = (file.name(), file.layers().to_string(), file.crc(), file.params().iter().count());
     if let Some(norm) = file.normalization() {
@@ -65,4 +78,4 @@ fuzz_target!(|data: &[u8]| {
     exercise::<Tiny>(&file);
     exercise::<Sine>(&file);
     exercise::<Small>(&file);
-});
+}
