@@ -67,4 +67,7 @@ pub use format::{
 pub use init::Init;
 pub use layer::{Dense, DenseCache, DenseRef, GradientOf, Layer, Trainable, Vector};
 pub use loss::{Loss, loss_and_delta};
-pub use view::{LayerList, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, MAX_LAYERS};
+pub use view::{
+    LayerList, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, MAX_LAYERS, predict_view,
+    widest_layer,
+};

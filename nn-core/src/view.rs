@@ -112,3 +112,47 @@ pub trait LayerViewMut: LayerView {
     /// Layer `index` (from 0), writable, or `None` past the end.
     fn layer_mut(&mut self, index: usize) -> Option<LayerParamsMut<'_>>;
 }
+
+/// Runs any network seen through the layer view on `input`: the run-time-shaped twin of
+/// [`Layer::predict`](crate::Layer::predict), with the same kernels in the same order, so
+/// both give the same bits.
+///
+/// `scratch_a` and `scratch_b` must each hold the widest layer's inputs and outputs. Returns
+/// the output (inside one of the scratch buffers), or `None` if `input` is not the first
+/// layer's width, a buffer is too short, or the layers do not chain.
+pub fn predict_view<'s>(
+    net: &dyn LayerView,
+    input: &[f32],
+    scratch_a: &'s mut [f32],
+    scratch_b: &'s mut [f32],
+) -> Option<&'s [f32]> {
+    let (mut current, mut next) = (scratch_a, scratch_b);
+    let first = net.layer(0)?;
+    if input.len() != usize::from(first.spec.inputs) {
+        return None;
+    }
+    current.get_mut(..input.len())?.copy_from_slice(input);
+    let mut width = input.len();
+    for index in 0..net.layer_count() {
+        let layer = net.layer(index)?;
+        let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
+        if inputs != width || layer.weights.len() != inputs * outputs || layer.bias.len() != outputs {
+            return None;
+        }
+        let out = next.get_mut(..outputs)?;
+        crate::dense::dense_forward(layer.weights, layer.bias, current.get(..inputs)?, out);
+        crate::activation::activate(layer.spec.activation, out);
+        core::mem::swap(&mut current, &mut next);
+        width = outputs;
+    }
+    current.get(..width)
+}
+
+/// The widest input or output of any layer: the scratch length [`predict_view`] needs.
+pub fn widest_layer(net: &dyn LayerView) -> usize {
+    (0..net.layer_count())
+        .filter_map(|i| net.layer(i))
+        .map(|l| usize::from(l.spec.inputs.max(l.spec.outputs)))
+        .max()
+        .unwrap_or(0)
+}

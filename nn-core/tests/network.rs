@@ -143,3 +143,29 @@ fn initialisation_is_seeded_and_scaled() {
     assert_close(variance as f64, 2.0 / 96.0, 0.0, 0.1, "Glorot normal variance");
     assert!(a.0.bias.iter().all(|&b| b == 0.0));
 }
+
+#[test]
+fn the_layer_view_forward_gives_the_typed_bits() {
+    let mut rng = rng(21);
+    let net = Digits::init(&mut rng, Init::GlorotUniform);
+    let width = nn_core::widest_layer(&net);
+    assert_eq!(width, 64);
+    let (mut a, mut b) = (vec![0.0; width], vec![0.0; width]);
+    for _ in 0..50 {
+        let x: [f32; 64] = core::array::from_fn(|_| uniform(&mut rng, 0.0, 1.0));
+        let typed = net.predict(&x);
+        let viewed = nn_core::predict_view(&net, &x, &mut a, &mut b).unwrap();
+        assert_eq!(
+            typed.map(f32::to_bits).to_vec(),
+            viewed.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+    }
+    assert!(
+        nn_core::predict_view(&net, &[0.0; 63], &mut a, &mut b).is_none(),
+        "wrong input width"
+    );
+    assert!(
+        nn_core::predict_view(&net, &[0.0; 64], &mut [0.0; 32], &mut b).is_none(),
+        "short scratch"
+    );
+}
