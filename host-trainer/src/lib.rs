@@ -1,5 +1,45 @@
-//! The desktop half: training nn-core networks from data and exporting weight files.
+//! The desktop half: train nn-core networks from CSV data or from Rust, evaluate them with
+//! nn-core's own forward, and export weight files for the board.
 //!
-//! Until its issue lands this crate only re-exports nn-core; see the README for the plan.
+//! The Keras workflow, in Rust:
+//! ```
+//! use host_trainer::{fit, evaluate, Dataset, DynNetwork, Rng, Task, TrainConfig, Synthetic};
+//! use nn_core::{Init, Loss};
+//!
+//! // Prepare data: y = x² on 100 points.
+//! let mut rng = Rng::new(1);
+//! let rows = Synthetic::Square.generate(100, 0.0, &mut rng);
+//! let data = Dataset::from_xy(&rows);
+//! // Define the model, choose optimizer and loss, fit.
+//! let mut net = DynNetwork::from_spec(1, "16:tanh,1:linear")?;
+//! net.init(Init::GlorotUniform, &mut rng);
+//! let mut config = TrainConfig::new(Loss::MeanSquaredError);
+//! config.epochs = 200;
+//! let history = fit(&mut net, &data, None, &config, &mut rng, &mut |_| {})?;
+//! // Evaluate with nn-core's forward (the code the board runs).
+//! let metrics = evaluate(&net, &data, Loss::MeanSquaredError);
+//! assert!(metrics.mse < history.loss[0]);
+//! # Ok::<(), host_trainer::Error>(())
+//! ```
 
+pub mod data;
+pub mod engine;
+pub mod error;
+pub mod export;
+pub mod metrics;
+pub mod network;
+pub mod optim;
+pub mod plot;
+pub mod rng;
+pub mod synth;
+pub mod train;
+
+pub use data::{Dataset, Normalize, Scaling, Table, Task};
+pub use error::{DataError, Error};
+pub use metrics::{Metrics, evaluate};
+pub use network::{DynNetwork, Predictor};
 pub use nn_core;
+pub use optim::Optimizer;
+pub use rng::Rng;
+pub use synth::Synthetic;
+pub use train::{EpochReport, History, TrainConfig, fit, fit_view};

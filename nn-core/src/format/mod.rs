@@ -178,9 +178,16 @@ pub struct Normalization<'a> {
 impl Normalization<'_> {
     /// Normalizes `x` in place (feature by feature, as many as both have).
     pub fn apply(&self, x: &mut [f32]) {
-        for ((x, offset), scale) in x.iter_mut().zip(self.offset.iter()).zip(self.scale.iter()) {
-            *x = (*x - offset) * scale;
-        }
+        normalize(x, self.offset.iter(), self.scale.iter());
+    }
+}
+
+/// `x = (x - offset) * scale`, feature by feature (as many as all three have): the one
+/// normalization formula, used by the board and by the trainer alike.
+#[inline]
+pub fn normalize(x: &mut [f32], offset: impl IntoIterator<Item = f32>, scale: impl IntoIterator<Item = f32>) {
+    for ((x, offset), scale) in x.iter_mut().zip(offset).zip(scale) {
+        *x = (*x - offset) * scale;
     }
 }
 
@@ -454,10 +461,18 @@ fn check_finite(
     Ok(())
 }
 
-/// Checks that there are layers, none empty, each feeding the next.
-fn check_layer_chain(layers: &[LayerSpec]) -> Result<(), Error> {
+/// Checks that a layer list can be a network in a weight file: 1 to
+/// [`MAX_LAYERS`](crate::MAX_LAYERS) layers, none empty, each feeding the next.
+///
+/// # Errors
+/// [`Error::NoLayers`], [`Error::TooManyLayers`], [`Error::EmptyLayer`],
+/// [`Error::LayersDisconnected`].
+pub fn check_layer_chain(layers: &[LayerSpec]) -> Result<(), Error> {
     if layers.is_empty() {
         return Err(Error::NoLayers);
+    }
+    if layers.len() > crate::MAX_LAYERS {
+        return Err(Error::TooManyLayers { count: layers.len() });
     }
     if let Some(layer) = layers.iter().position(|l| l.inputs == 0 || l.outputs == 0) {
         return Err(Error::EmptyLayer { layer });

@@ -1,0 +1,387 @@
+//! Data: CSV tables, targets for a task, splits, and input normalization.
+
+use std::path::{Path, PathBuf};
+
+use nn_core::Loss;
+
+use crate::error::DataError;
+use crate::rng::Rng;
+
+/// A numeric CSV table with a header: every field parsed as a finite `f32`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Where it was read from (for messages).
+    pub path: PathBuf,
+    /// Column names from the header.
+    pub columns: Vec<String>,
+    /// The values, row-major.
+    pub values: Vec<f32>,
+    /// The line of the file each row came from (1-based; the header is line 1).
+    pub lines: Vec<u64>,
+}
+
+impl Table {
+    /// Reads a CSV file with a header line.
+    ///
+    /// # Errors
+    /// [`DataError`] naming file, line and column: unreadable or empty file, a row with
+    /// missing or extra fields, a field that is not a number or not finite.
+    pub fn read_csv(path: &Path) -> Result<Table, DataError> {
+        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, &e))?;
+        Table::from_reader(path, file)
+    }
+
+    /// Reads CSV from any reader; `path` names it in messages.
+    ///
+    /// # Errors
+    /// As [`Table::read_csv`].
+    pub fn from_reader(path: &Path, reader: impl std::io::Read) -> Result<Table, DataError> {
+        let at = |line: u64, column: Option<(usize, &str)>, message: String| DataError::At {
+            file: path.to_path_buf(),
+            line,
+            column: column.map(|(i, name)| format!("column {} ({name})", i + 1)),
+            message,
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        let header = csv.headers().map_err(|e| at(1, None, e.to_string()))?.clone();
+        if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+            return Err(DataError::Empty { file: path.to_path_buf() });
+        }
+        let columns: Vec<String> = header.iter().map(str::to_owned).collect();
+        let mut values = Vec::new();
+        let mut lines = Vec::new();
+        for record in csv.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                at(line, None, e.to_string())
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            if record.len() != columns.len() {
+                let what = if record.len() < columns.len() { "missing fields" } else { "extra fields" };
+                return Err(at(
+                    line,
+                    None,
+                    format!("{what}: {} fields, the header has {}", record.len(), columns.len()),
+                ));
+            }
+            for (index, field) in record.iter().enumerate() {
+                let column = Some((index, columns[index].as_str()));
+                let value: f32 =
+                    field.parse().map_err(|_| at(line, column, format!("'{field}' is not a number")))?;
+                if !value.is_finite() {
+                    return Err(at(line, column, format!("'{field}' is not a finite number")));
+                }
+                values.push(value);
+            }
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return Err(DataError::NoRows { file: path.to_path_buf() });
+        }
+        Ok(Table { path: path.to_path_buf(), columns, values, lines })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The index of column `name`.
+    ///
+    /// # Errors
+    /// [`DataError::UnknownColumn`], listing the columns there are.
+    pub fn column(&self, name: &str) -> Result<usize, DataError> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| DataError::UnknownColumn {
+            file: self.path.clone(),
+            column: name.to_owned(),
+            available: self.columns.join(", "),
+        })
+    }
+
+    /// Value at `row`, `column`.
+    pub fn get(&self, row: usize, column: usize) -> f32 {
+        self.values[row * self.columns.len() + column]
+    }
+}
+
+/// What the network's outputs mean, which decides how target values are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// One output, a number.
+    Regression,
+    /// One output, a probability of class 1; labels are 0 or 1.
+    Binary,
+    /// One output per class (softmax); labels are 0..classes.
+    Classes(usize),
+}
+
+impl Task {
+    /// The task a loss and an output width call for.
+    ///
+    /// # Errors
+    /// [`DataError::OutputDoesNotFit`] when the output layer does not fit the loss for one
+    /// target column.
+    pub fn for_loss(loss: Loss, outputs: usize) -> Result<Task, DataError> {
+        let misfit = |why: &str| DataError::OutputDoesNotFit { outputs, loss: loss.name(), why: why.to_owned() };
+        match loss {
+            Loss::CrossEntropy if outputs >= 2 => Ok(Task::Classes(outputs)),
+            Loss::CrossEntropy => Err(misfit(
+                "cross-entropy needs one output per class (at least 2); for two classes with one output use binary-cross-entropy",
+            )),
+            Loss::BinaryCrossEntropy if outputs == 1 => Ok(Task::Binary),
+            Loss::BinaryCrossEntropy => Err(misfit("binary-cross-entropy of one target column needs 1 output")),
+            Loss::MeanSquaredError | Loss::MeanAbsoluteError if outputs == 1 => Ok(Task::Regression),
+            Loss::MeanSquaredError | Loss::MeanAbsoluteError => {
+                Err(misfit("regression of one target column needs 1 output"))
+            }
+        }
+    }
+
+    /// The loss a model file's last activation suggests, when none is given.
+    pub fn default_loss(last: nn_core::Activation) -> Loss {
+        match last {
+            nn_core::Activation::Softmax => Loss::CrossEntropy,
+            nn_core::Activation::Sigmoid => Loss::BinaryCrossEntropy,
+            _ => Loss::MeanSquaredError,
+        }
+    }
+
+    /// Width of the network's output for this task.
+    pub fn outputs(self) -> usize {
+        match self {
+            Task::Regression | Task::Binary => 1,
+            Task::Classes(n) => n,
+        }
+    }
+
+    /// True for the classification tasks.
+    pub fn is_classification(self) -> bool {
+        !matches!(self, Task::Regression)
+    }
+}
+
+/// Features and targets ready for a network: targets one-hot for classes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Names of the feature columns.
+    pub feature_names: Vec<String>,
+    /// Features, row-major, `features()` per row.
+    pub features: Vec<f32>,
+    /// Targets, row-major, `task.outputs()` per row.
+    pub targets: Vec<f32>,
+    /// Class labels, for classification.
+    pub labels: Vec<usize>,
+    /// The task.
+    pub task: Task,
+}
+
+impl Dataset {
+    /// Takes `target` as the target column and every other column as a feature.
+    ///
+    /// # Errors
+    /// [`DataError::UnknownColumn`]; [`DataError::At`] for a label that is not a class of
+    /// the task (with its line and column).
+    pub fn from_table(table: &Table, target: &str, task: Task) -> Result<Dataset, DataError> {
+        let target_column = table.column(target)?;
+        let feature_columns: Vec<usize> = (0..table.columns.len()).filter(|&c| c != target_column).collect();
+        if feature_columns.is_empty() {
+            return Err(DataError::NoFeatures { file: table.path.clone() });
+        }
+        let mut data = Dataset {
+            feature_names: feature_columns.iter().map(|&c| table.columns[c].clone()).collect(),
+            features: Vec::with_capacity(table.rows() * feature_columns.len()),
+            targets: Vec::with_capacity(table.rows() * task.outputs()),
+            labels: Vec::new(),
+            task,
+        };
+        for row in 0..table.rows() {
+            data.features.extend(feature_columns.iter().map(|&c| table.get(row, c)));
+            let value = table.get(row, target_column);
+            match task {
+                Task::Regression => data.targets.push(value),
+                Task::Binary | Task::Classes(_) => {
+                    let classes = task.outputs().max(2);
+                    let label = value as usize;
+                    if value.fract() != 0.0 || value < 0.0 || label >= classes {
+                        return Err(DataError::At {
+                            file: table.path.clone(),
+                            line: table.lines[row],
+                            column: Some(format!("column {} ({target})", target_column + 1)),
+                            message: format!(
+                                "label {value} is not one of the output layer's {classes} classes (0 to {})",
+                                classes - 1
+                            ),
+                        });
+                    }
+                    data.labels.push(label);
+                    if task == Task::Binary {
+                        data.targets.push(value);
+                    } else {
+                        data.targets.extend((0..classes).map(|c| if c == label { 1.0 } else { 0.0 }));
+                    }
+                }
+            }
+        }
+        Ok(data)
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.targets.len() / self.task.outputs()
+    }
+
+    /// True if there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of features per sample.
+    pub fn feature_count(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// Features of sample `i`.
+    pub fn x(&self, i: usize) -> &[f32] {
+        let n = self.feature_count();
+        &self.features[i * n..(i + 1) * n]
+    }
+
+    /// Targets of sample `i`.
+    pub fn y(&self, i: usize) -> &[f32] {
+        let n = self.task.outputs();
+        &self.targets[i * n..(i + 1) * n]
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Dataset {
+        Dataset {
+            feature_names: self.feature_names.clone(),
+            features: indices.iter().flat_map(|&i| self.x(i).iter().copied()).collect(),
+            targets: indices.iter().flat_map(|&i| self.y(i).iter().copied()).collect(),
+            labels: if self.labels.is_empty() { vec![] } else { indices.iter().map(|&i| self.labels[i]).collect() },
+            task: self.task,
+        }
+    }
+
+    /// Splits off a held-out share `fraction` of the samples, shuffled by `rng`; stratified
+    /// by class for classification (each class keeps its share). Returns (kept, held out).
+    pub fn split(&self, fraction: f32, rng: &mut Rng) -> (Dataset, Dataset) {
+        let mut kept = Vec::new();
+        let mut held = Vec::new();
+        let groups: Vec<Vec<usize>> = if self.labels.is_empty() {
+            vec![(0..self.len()).collect()]
+        } else {
+            let classes = self.labels.iter().max().map_or(0, |m| m + 1);
+            (0..classes).map(|c| (0..self.len()).filter(|&i| self.labels[i] == c).collect()).collect()
+        };
+        for mut group in groups {
+            rng.shuffle(&mut group);
+            let n_held = (group.len() as f32 * fraction).round() as usize;
+            held.extend_from_slice(&group[..n_held]);
+            kept.extend_from_slice(&group[n_held..]);
+        }
+        // Interleave classes again so that neither side is ordered by class.
+        rng.shuffle(&mut kept);
+        rng.shuffle(&mut held);
+        (self.select(&kept), self.select(&held))
+    }
+}
+
+/// How to scale input features before the network sees them (`(x - offset) * scale`,
+/// stored in the weight file so the board does the same).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Normalize {
+    /// Mean 0, standard deviation 1 per feature, fitted on the training split.
+    Standard,
+    /// Each feature to [0, 1] by its training minimum and maximum.
+    MinMax,
+    /// Divide every feature by this number (e.g. 16 for the digits' pixels, 0-16).
+    Divide(f32),
+    /// Leave the features as they are (no normalization in the file).
+    None,
+}
+
+impl std::str::FromStr for Normalize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Normalize, String> {
+        match s {
+            "standard" => Ok(Normalize::Standard),
+            "min-max" => Ok(Normalize::MinMax),
+            "none" => Ok(Normalize::None),
+            _ => match s.strip_prefix("divide:").map(str::parse::<f32>) {
+                Some(Ok(d)) if d.is_finite() && d != 0.0 => Ok(Normalize::Divide(d)),
+                _ => Err(format!("'{s}': expected standard, min-max, none or divide:NUMBER")),
+            },
+        }
+    }
+}
+
+/// Per-feature offsets and scales.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scaling {
+    /// Subtracted first.
+    pub offset: Vec<f32>,
+    /// Then multiplied.
+    pub scale: Vec<f32>,
+}
+
+impl Scaling {
+    /// Fits `how` on the features of `data` (the training split). `None` for
+    /// [`Normalize::None`].
+    pub fn fit(how: Normalize, data: &Dataset) -> Option<Scaling> {
+        let n = data.feature_count();
+        let column = |f: usize| (0..data.len()).map(move |i| data.x(i)[f] as f64);
+        let (offset, scale): (Vec<f32>, Vec<f32>) = match how {
+            Normalize::None => return None,
+            Normalize::Divide(d) => (vec![0.0; n], vec![1.0 / d; n]),
+            Normalize::Standard => (0..n)
+                .map(|f| {
+                    let count = data.len().max(1) as f64;
+                    let mean = column(f).sum::<f64>() / count;
+                    let std = (column(f).map(|v| (v - mean) * (v - mean)).sum::<f64>() / count).sqrt();
+                    (mean as f32, if std > 1e-12 { (1.0 / std) as f32 } else { 1.0 })
+                })
+                .unzip(),
+            Normalize::MinMax => (0..n)
+                .map(|f| {
+                    let min = column(f).fold(f64::INFINITY, f64::min);
+                    let max = column(f).fold(f64::NEG_INFINITY, f64::max);
+                    let range = max - min;
+                    (min as f32, if range > 1e-12 { (1.0 / range) as f32 } else { 1.0 })
+                })
+                .unzip(),
+        };
+        Some(Scaling { offset, scale })
+    }
+
+    /// Applies the scaling to every sample of `data`, with the arithmetic of nn-core's
+    /// [`Normalization::apply`](nn_core::Normalization::apply) (what the board runs).
+    pub fn apply(&self, data: &mut Dataset) {
+        let n = data.feature_count();
+        for row in data.features.chunks_exact_mut(n) {
+            self.apply_row(row);
+        }
+    }
+
+    /// Applies the scaling to one sample.
+    pub fn apply_row(&self, x: &mut [f32]) {
+        nn_core::format::normalize(x, self.offset.iter().copied(), self.scale.iter().copied());
+    }
+}
+
+impl Dataset {
+    /// A regression data set of one feature `x` and one target `y`.
+    pub fn from_xy(rows: &[(f32, f32)]) -> Dataset {
+        Dataset {
+            feature_names: vec!["x".into()],
+            features: rows.iter().map(|r| r.0).collect(),
+            targets: rows.iter().map(|r| r.1).collect(),
+            labels: vec![],
+            task: Task::Regression,
+        }
+    }
+}

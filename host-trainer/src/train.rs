@@ -1,0 +1,200 @@
+//! The training loop: epochs of shuffled mini-batches, validation, early stopping, history.
+
+use std::time::Instant;
+
+use nn_core::{LayerViewMut, Loss};
+
+use crate::data::Dataset;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::metrics::mean_loss;
+use crate::network::DynNetwork;
+use crate::optim::{Optimizer, OptimizerState};
+use crate::rng::Rng;
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// The loss to minimise.
+    pub loss: Loss,
+    /// The optimizer.
+    pub optimizer: Optimizer,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per gradient step.
+    pub batch: usize,
+    /// Stop when the validation loss has not improved for this many epochs, and keep the
+    /// best epoch's weights.
+    pub patience: Option<usize>,
+    /// Shuffle the training samples at the start of every epoch.
+    pub shuffle: bool,
+}
+
+impl TrainConfig {
+    /// Keras-like defaults: Adam, 10 epochs, batch 32, shuffled, no early stopping.
+    pub fn new(loss: Loss) -> TrainConfig {
+        TrainConfig {
+            loss,
+            optimizer: Optimizer::adam(1e-3),
+            epochs: 10,
+            batch: 32,
+            patience: None,
+            shuffle: true,
+        }
+    }
+}
+
+/// What a caller is told after each epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochReport {
+    /// The epoch just finished (from 1).
+    pub epoch: usize,
+    /// Epochs planned.
+    pub epochs: usize,
+    /// Mean training loss over the epoch's batches.
+    pub loss: f32,
+    /// Validation loss after the epoch (nn-core's forward), if there is validation data.
+    pub val_loss: Option<f32>,
+}
+
+/// The losses of a training run, epoch by epoch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Mean training loss of each epoch.
+    pub loss: Vec<f32>,
+    /// Validation loss after each epoch (empty without validation data).
+    pub val_loss: Vec<f32>,
+    /// The epoch (from 1) whose weights the network holds at the end.
+    pub best_epoch: usize,
+    /// True if early stopping ended the run.
+    pub stopped_early: bool,
+    /// Training samples processed (epochs × samples).
+    pub samples: u64,
+    /// Seconds spent in the training loop (batches and optimizer steps, not validation).
+    pub train_seconds: f64,
+}
+
+impl History {
+    /// Training throughput: samples per second of training time.
+    pub fn samples_per_second(&self) -> f64 {
+        self.samples as f64 / self.train_seconds.max(1e-9)
+    }
+}
+
+/// Trains `net` on `train`, reporting each epoch to `progress`.
+///
+/// `rng` shuffles the batches; with the same seed, data and settings the result is the same
+/// bits on every run.
+///
+/// # Errors
+/// [`Error::Config`] for a data set that does not fit the network or a zero batch;
+/// [`Error::Diverged`] if the loss becomes NaN or infinite (the network is then left as it
+/// was before training).
+pub fn fit(
+    net: &mut DynNetwork,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    config: &TrainConfig,
+    rng: &mut Rng,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<History, Error> {
+    check_fit(net, train, config)?;
+    let (n_in, n_out) = (net.inputs(), net.outputs());
+    let batch = config.batch.min(train.len());
+    let mut engine = Engine::new(net.specs(), net.offsets(), batch);
+    let mut optimizer = OptimizerState::new(config.optimizer, net.params().len());
+    let mut grads = vec![0.0; net.params().len()];
+    let mut x = vec![0.0; batch * n_in];
+    let mut t = vec![0.0; batch * n_out];
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let original = net.params().to_vec();
+    let mut best = (f32::INFINITY, 0, net.params().to_vec());
+    let mut history = History::default();
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        if config.shuffle {
+            rng.shuffle(&mut order);
+        }
+        let mut epoch_loss = 0.0f64;
+        for chunk in order.chunks(batch) {
+            for (row, &i) in chunk.iter().enumerate() {
+                x[row * n_in..(row + 1) * n_in].copy_from_slice(train.x(i));
+                t[row * n_out..(row + 1) * n_out].copy_from_slice(train.y(i));
+            }
+            grads.iter_mut().for_each(|g| *g = 0.0);
+            engine.forward(net.params(), &x, chunk.len());
+            let loss = engine.backward(net.params(), &x, &t, chunk.len(), config.loss, &mut grads);
+            epoch_loss += f64::from(loss);
+            optimizer.step(net.params_mut(), &grads, 1.0 / chunk.len() as f32);
+        }
+        history.train_seconds += started.elapsed().as_secs_f64();
+        history.samples += train.len() as u64;
+        let loss = (epoch_loss / train.len() as f64) as f32;
+        if !loss.is_finite() || net.params().iter().any(|p| !p.is_finite()) {
+            net.params_mut().copy_from_slice(&original);
+            return Err(Error::Diverged { epoch, loss });
+        }
+        let val_loss = val.filter(|v| !v.is_empty()).map(|v| mean_loss(net, v, config.loss));
+        history.loss.push(loss);
+        history.val_loss.extend(val_loss);
+        progress(&EpochReport { epoch, epochs: config.epochs, loss, val_loss });
+        let monitored = val_loss.unwrap_or(loss);
+        if monitored < best.0 {
+            best = (monitored, epoch, net.params().to_vec());
+        }
+        if config.patience.is_some_and(|p| val_loss.is_some() && epoch - best.1 >= p) {
+            history.stopped_early = true;
+            break;
+        }
+    }
+    if config.patience.is_some() && best.1 > 0 {
+        net.params_mut().copy_from_slice(&best.2);
+        history.best_epoch = best.1;
+    } else {
+        history.best_epoch = history.loss.len();
+    }
+    Ok(history)
+}
+
+/// Trains any network seen through nn-core's layer view (a typed network, for one): its
+/// parameters are copied out, trained as in [`fit`], and written back.
+///
+/// # Errors
+/// As [`fit`].
+pub fn fit_view(
+    net: &mut dyn LayerViewMut,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    config: &TrainConfig,
+    rng: &mut Rng,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<History, Error> {
+    let mut copy = DynNetwork::from_view(net)?;
+    let history = fit(&mut copy, train, val, config, rng, progress)?;
+    copy.copy_to(net)?;
+    Ok(history)
+}
+
+fn check_fit(net: &DynNetwork, train: &Dataset, config: &TrainConfig) -> Result<(), Error> {
+    if train.is_empty() {
+        return Err(Error::Config("no training samples".into()));
+    }
+    if config.batch == 0 {
+        return Err(Error::Config("the batch size must be at least 1".into()));
+    }
+    if train.feature_count() != net.inputs() {
+        return Err(Error::Config(format!(
+            "the data has {} features, the network takes {} inputs",
+            train.feature_count(),
+            net.inputs()
+        )));
+    }
+    if train.task.outputs() != net.outputs() {
+        return Err(Error::Config(format!(
+            "the targets have {} values per sample, the network gives {} outputs",
+            train.task.outputs(),
+            net.outputs()
+        )));
+    }
+    Ok(())
+}
