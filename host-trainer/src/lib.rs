@@ -22,6 +22,8 @@
 //! # Ok::<(), host_trainer::Error>(())
 //! ```
 
+pub mod bench;
+pub mod cli;
 pub mod data;
 pub mod engine;
 pub mod error;

@@ -1,9 +1,11 @@
-//! `host-trainer`: the command-line trainer (subcommands arrive with the host-trainer issue).
+//! `host-trainer`: train, evaluate, inspect and export nn-core networks.
+
+use clap::Parser;
 
 fn main() {
-    eprintln!(
-        "host-trainer {}: training is not built yet",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    let cli = host_trainer::cli::Cli::parse();
+    if let Err(error) = host_trainer::cli::run(cli) {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
 }

@@ -1,0 +1,590 @@
+//! The `host-trainer` command line.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use nn_core::{Init, LayerView, Loss, WeightFile};
+
+use crate::data::{Dataset, Normalize, Scaling, Table, Task};
+use crate::error::{DataError, Error};
+use crate::export::{self, Golden};
+use crate::metrics::{Metrics, evaluate};
+use crate::network::{DynNetwork, Predictor};
+use crate::optim::Optimizer;
+use crate::plot::loss_curve_svg;
+use crate::rng::Rng;
+use crate::synth::Synthetic;
+use crate::train::{EpochReport, TrainConfig, fit};
+
+/// Train small dense networks for microcontrollers and export nn-core weight files.
+#[derive(Debug, Parser)]
+#[command(name = "host-trainer", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a network on a CSV file and write MODEL.nnw (with golden vectors, a loss plot
+    /// and the Rust type beside it).
+    Train(TrainArgs),
+    /// Metrics of a model on a CSV file (nn-core's forward).
+    Eval(EvalArgs),
+    /// A model's outputs for every row of a CSV file.
+    Predict(PredictArgs),
+    /// What a weight file holds: layers, parameters, bytes, version, CRC.
+    Inspect(InspectArgs),
+    /// Split a CSV file into training and test files (stratified by a class column).
+    Split(SplitArgs),
+    /// Write a synthetic data set: the tutorial's parabola or TFLM's sine.
+    Dataset(DatasetArgs),
+    /// Training throughput (samples per second) on the example networks.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LossArg {
+    Mse,
+    Mae,
+    BinaryCrossEntropy,
+    CrossEntropy,
+}
+
+impl From<LossArg> for Loss {
+    fn from(loss: LossArg) -> Loss {
+        match loss {
+            LossArg::Mse => Loss::MeanSquaredError,
+            LossArg::Mae => Loss::MeanAbsoluteError,
+            LossArg::BinaryCrossEntropy => Loss::BinaryCrossEntropy,
+            LossArg::CrossEntropy => Loss::CrossEntropy,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OptimizerArg {
+    Sgd,
+    Momentum,
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum InitArg {
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+}
+
+impl From<InitArg> for Init {
+    fn from(init: InitArg) -> Init {
+        match init {
+            InitArg::GlorotUniform => Init::GlorotUniform,
+            InitArg::GlorotNormal => Init::GlorotNormal,
+            InitArg::HeUniform => Init::HeUniform,
+            InitArg::HeNormal => Init::HeNormal,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct TrainArgs {
+    /// CSV file with a header line.
+    #[arg(long)]
+    data: PathBuf,
+    /// The target column; every other column is an input feature.
+    #[arg(long)]
+    target: String,
+    /// Layers after the input, e.g. `16:relu,16:relu,1:linear` (activations: linear, relu,
+    /// leaky_relu, sigmoid, tanh, softmax).
+    #[arg(long)]
+    layers: String,
+    /// Loss (default: cross-entropy after softmax, binary-cross-entropy after sigmoid, else mse).
+    #[arg(long, value_enum)]
+    loss: Option<LossArg>,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value = "adam")]
+    optimizer: OptimizerArg,
+    /// Learning rate (default 0.001 for adam, 0.01 for sgd and momentum).
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// Samples per gradient step.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Share of the data held out for validation (stratified for classification).
+    #[arg(long, default_value_t = 0.0)]
+    val_split: f32,
+    /// Stop when the validation loss has not improved for N epochs (keeping the best weights).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Seed of every random choice: same seed, same bytes out.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Input normalization fitted on the training split: standard, min-max, none, divide:NUMBER.
+    #[arg(long, default_value = "standard")]
+    normalize: Normalize,
+    /// Weight initialization.
+    #[arg(long, value_enum, default_value = "glorot-uniform")]
+    init: InitArg,
+    /// Number of golden test vectors stored in the file (from the validation split, else the
+    /// training data).
+    #[arg(long, default_value_t = 8)]
+    golden: usize,
+    /// Model name stored in the file (default: the output file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// The weight file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    /// The weight file.
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV file with the model's input columns and the target column.
+    #[arg(long)]
+    data: PathBuf,
+    /// The target column.
+    #[arg(long)]
+    target: String,
+    /// Loss (default from the model's last activation).
+    #[arg(long, value_enum)]
+    loss: Option<LossArg>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct PredictArgs {
+    /// The weight file.
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV file of inputs.
+    #[arg(long)]
+    data: PathBuf,
+    /// A column to leave out (e.g. the target, if the file has one).
+    #[arg(long)]
+    target: Option<String>,
+    /// Write the outputs here (atomically) instead of to stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// The weight file.
+    model: PathBuf,
+    /// Print the typed Rust declaration of the network.
+    #[arg(long)]
+    rust: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SplitArgs {
+    /// CSV file to split.
+    #[arg(long)]
+    data: PathBuf,
+    /// Class column to stratify by (omit for a plain random split).
+    #[arg(long)]
+    target: Option<String>,
+    /// Share of the rows for the test file.
+    #[arg(long, default_value_t = 0.25)]
+    test: f32,
+    /// Seed of the shuffle.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where to write the training rows.
+    #[arg(long)]
+    train_out: PathBuf,
+    /// Where to write the test rows.
+    #[arg(long)]
+    test_out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DatasetKind {
+    /// x in [0, 1), y = x².
+    Square,
+    /// x in [0, 2π), y = sin x.
+    Sine,
+}
+
+#[derive(Debug, clap::Args)]
+struct DatasetArgs {
+    /// Which data set.
+    #[arg(value_enum)]
+    kind: DatasetKind,
+    /// Number of rows.
+    #[arg(long, default_value_t = 1000)]
+    samples: usize,
+    /// Standard deviation of Gaussian noise added to y.
+    #[arg(long, default_value_t = 0.0)]
+    noise: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output CSV file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Runs the command line; the error is printed by `main`.
+///
+/// # Errors
+/// Any [`Error`] of the command.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Train(args) => train(args),
+        Command::Eval(args) => eval(args),
+        Command::Predict(args) => predict(args),
+        Command::Inspect(args) => inspect(args),
+        Command::Split(args) => split(args),
+        Command::Dataset(args) => dataset(args),
+        Command::Bench(args) => crate::bench::run(&args),
+    }
+}
+
+fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("{name} must be at least 0 and below 1, not {value}")))
+    }
+}
+
+fn train(args: TrainArgs) -> Result<(), Error> {
+    check_fraction("--val-split", args.val_split)?;
+    let table = Table::read_csv(&args.data)?;
+    let inputs = table.columns.len().saturating_sub(1);
+    table.column(&args.target)?;
+    let mut net = DynNetwork::from_spec(inputs, &args.layers)?;
+    let last = net.specs()[net.specs().len() - 1].activation;
+    let loss = args.loss.map_or_else(|| Task::default_loss(last), Loss::from);
+    let task = Task::for_loss(loss, net.outputs())?;
+    let raw = Dataset::from_table(&table, &args.target, task)?;
+    let optimizer = match args.optimizer {
+        OptimizerArg::Sgd => Optimizer::from_name("sgd", args.lr),
+        OptimizerArg::Momentum => Optimizer::from_name("momentum", args.lr),
+        OptimizerArg::Adam => Optimizer::from_name("adam", args.lr),
+    }
+    .ok_or_else(|| Error::Config("unknown optimizer".into()))?;
+
+    let mut rng = Rng::new(args.seed);
+    let (raw_train, raw_val) = raw.split(args.val_split, &mut rng);
+    let scaling = Scaling::fit(args.normalize, &raw_train);
+    let (mut train_set, mut val_set) = (raw_train.clone(), raw_val.clone());
+    if let Some(s) = &scaling {
+        s.apply(&mut train_set);
+        s.apply(&mut val_set);
+    }
+    net.init(args.init.into(), &mut rng);
+    let config = TrainConfig {
+        loss,
+        optimizer,
+        epochs: args.epochs,
+        batch: args.batch,
+        patience: args.patience,
+        shuffle: true,
+    };
+    let quiet = args.quiet;
+    if !quiet {
+        eprintln!(
+            "training {} on {} samples ({} for validation): {}, loss {}, batch {}, {} epochs",
+            net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
+            train_set.len(),
+            val_set.len(),
+            optimizer,
+            loss,
+            config.batch,
+            config.epochs
+        );
+    }
+    let mut progress = Progress::new(args.epochs, quiet);
+    let val = (!val_set.is_empty()).then_some(&val_set);
+    let history = fit(&mut net, &train_set, val, &config, &mut rng, &mut |r| progress.update(r));
+    progress.finish();
+    let history = history?;
+
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let golden_source = if raw_val.is_empty() { &raw_train } else { &raw_val };
+    let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden);
+    let model = export::encode_model(&net, &name, scaling.as_ref(), &golden, &args.out)?;
+    let title = format!("{name}: {}", net.layer_list().map(|l| l.to_string()).unwrap_or_default());
+    let files = [
+        (args.out.clone(), model),
+        (
+            export::sibling(&args.out, "golden.csv"),
+            golden.to_csv(&raw.feature_names, net.outputs()).into_bytes(),
+        ),
+        (export::sibling(&args.out, "loss.svg"), loss_curve_svg(&title, &history.loss, &history.val_loss).into_bytes()),
+        (export::sibling(&args.out, "rs"), export::rust_declaration(&net, &args.out).into_bytes()),
+    ];
+    export::write_all_atomically(&files)?;
+    if !quiet {
+        let train_metrics = evaluate(&net, &train_set, loss);
+        println!("epochs {} (best {}), {:.0} samples/s", history.loss.len(), history.best_epoch, history.samples_per_second());
+        print_metrics("training", &train_metrics);
+        if !val_set.is_empty() {
+            print_metrics("validation", &evaluate(&net, &val_set, loss));
+        }
+        for (path, bytes) in &files {
+            println!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+    }
+    Ok(())
+}
+
+fn print_metrics(label: &str, m: &Metrics) {
+    let mut line = format!("{label:<10} samples {:>5}  loss {:.6}  mse {:.6}  mae {:.6}", m.samples, m.loss, m.mse, m.mae);
+    if let Some(accuracy) = m.accuracy {
+        line.push_str(&format!("  accuracy {accuracy:.4}"));
+    }
+    println!("{line}");
+}
+
+/// Shows training progress: a bar on a terminal, a few plain lines otherwise, nothing when quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+    every: usize,
+}
+
+impl Progress {
+    fn new(epochs: usize, quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(epochs as u64);
+            let style = indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}<{eta}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        Progress { bar, quiet, every: epochs.div_ceil(20).max(1) }
+    }
+
+    fn update(&mut self, report: &EpochReport) {
+        let val = report.val_loss.map(|v| format!("  val_loss {v:.6}")).unwrap_or_default();
+        let message = format!("loss {:.6}{val}", report.loss);
+        if let Some(bar) = &self.bar {
+            bar.set_position(report.epoch as u64);
+            bar.set_message(message);
+        } else if !self.quiet && (report.epoch % self.every == 0 || report.epoch == report.epochs || report.epoch == 1) {
+            eprintln!("epoch {:>5}/{}  {message}", report.epoch, report.epochs);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// A checked weight file read from disk, its network and its normalization.
+struct LoadedModel {
+    net: DynNetwork,
+    scaling: Option<Scaling>,
+}
+
+fn load_model(path: &Path) -> Result<LoadedModel, Error> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, &e))?;
+    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile { file: path.to_path_buf(), error })?;
+    let scaling = file
+        .normalization()
+        .map(|n| Scaling { offset: n.offset.iter().collect(), scale: n.scale.iter().collect() });
+    Ok(LoadedModel { net: DynNetwork::from_file(&file)?, scaling })
+}
+
+fn eval(args: EvalArgs) -> Result<(), Error> {
+    let model = load_model(&args.model)?;
+    let table = Table::read_csv(&args.data)?;
+    let last = model.net.specs()[model.net.specs().len() - 1].activation;
+    let loss = args.loss.map_or_else(|| Task::default_loss(last), Loss::from);
+    let task = Task::for_loss(loss, model.net.outputs())?;
+    let mut data = Dataset::from_table(&table, &args.target, task)?;
+    if data.feature_count() != model.net.inputs() {
+        return Err(DataError::FeatureCount {
+            file: args.data.clone(),
+            features: data.feature_count(),
+            inputs: model.net.inputs(),
+        }
+        .into());
+    }
+    if let Some(s) = &model.scaling {
+        s.apply(&mut data);
+    }
+    let metrics = evaluate(&model.net, &data, loss);
+    if args.json {
+        let mut json = serde_json::json!({
+            "samples": metrics.samples,
+            "loss_name": metrics.loss_name,
+            "loss": metrics.loss,
+        });
+        if let (Some(accuracy), Some(confusion)) = (metrics.accuracy, &metrics.confusion) {
+            json["accuracy"] = serde_json::json!(accuracy);
+            json["confusion"] = serde_json::json!(confusion);
+        } else {
+            json["mse"] = serde_json::json!(metrics.mse);
+            json["mae"] = serde_json::json!(metrics.mae);
+        }
+        println!("{json}");
+    } else {
+        print_metrics("eval", &metrics);
+        if let Some(confusion) = &metrics.confusion {
+            println!("confusion matrix (rows: true class, columns: predicted):");
+            for row in confusion {
+                let cells: Vec<String> = row.iter().map(|c| format!("{c:>4}")).collect();
+                println!("{}", cells.join(""));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn predict(args: PredictArgs) -> Result<(), Error> {
+    let model = load_model(&args.model)?;
+    let table = Table::read_csv(&args.data)?;
+    let skip = args.target.as_deref().map(|t| table.column(t)).transpose()?;
+    let columns: Vec<usize> = (0..table.columns.len()).filter(|&c| Some(c) != skip).collect();
+    if columns.len() != model.net.inputs() {
+        return Err(DataError::FeatureCount {
+            file: args.data.clone(),
+            features: columns.len(),
+            inputs: model.net.inputs(),
+        }
+        .into());
+    }
+    let mut predictor = Predictor::new(&model.net);
+    let mut csv: String = (0..model.net.outputs()).map(|o| format!("output_{o}")).collect::<Vec<_>>().join(",");
+    csv.push('\n');
+    let mut x = vec![0.0; columns.len()];
+    for row in 0..table.rows() {
+        for (x, &c) in x.iter_mut().zip(&columns) {
+            *x = table.get(row, c);
+        }
+        if let Some(s) = &model.scaling {
+            s.apply_row(&mut x);
+        }
+        let y: Vec<String> = predictor.predict(&model.net, &x).iter().map(|v| format!("{v:?}")).collect();
+        csv.push_str(&y.join(","));
+        csv.push('\n');
+    }
+    match args.out {
+        Some(out) => export::write_all_atomically(&[(out, csv.into_bytes())]),
+        None => {
+            print!("{csv}");
+            Ok(())
+        }
+    }
+}
+
+fn inspect(args: InspectArgs) -> Result<(), Error> {
+    let bytes = std::fs::read(&args.model).map_err(|e| DataError::io(&args.model, &e))?;
+    let file =
+        WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile { file: args.model.clone(), error })?;
+    if args.rust {
+        let net = DynNetwork::from_file(&file)?;
+        print!("{}", export::rust_declaration(&net, &args.model));
+        return Ok(());
+    }
+    let layers = file.layers();
+    println!("file            {}", args.model.display());
+    println!("name            {}", file.name());
+    println!("format version  {}", nn_core::FORMAT_VERSION);
+    println!("kind            {:?}", file.kind());
+    println!("layers          {layers}");
+    for (i, spec) in layers.as_slice().iter().enumerate() {
+        println!(
+            "  layer {i}       {:>5} -> {:<5} {:<10} {:>7} parameters",
+            spec.inputs,
+            spec.outputs,
+            spec.activation.name(),
+            spec.param_count()
+        );
+    }
+    println!("parameters      {} ({} bytes)", layers.param_count(), file.params().as_bytes().len());
+    println!("normalization   {}", if file.normalization().is_some() { "yes" } else { "no" });
+    println!("test vectors    {}", file.test_vector_count());
+    println!("file size       {} bytes", file.len());
+    println!("CRC-32          {:08x} (ok)", file.crc());
+    Ok(())
+}
+
+fn split(args: SplitArgs) -> Result<(), Error> {
+    check_fraction("--test", args.test)?;
+    let table = Table::read_csv(&args.data)?;
+    let labels: Vec<usize> = match &args.target {
+        Some(target) => {
+            let c = table.column(target)?;
+            (0..table.rows())
+                .map(|r| {
+                    let v = table.get(r, c);
+                    if v >= 0.0 && v.fract() == 0.0 && v < 65536.0 {
+                        Ok(v as usize)
+                    } else {
+                        Err(DataError::At {
+                            file: args.data.clone(),
+                            line: table.lines[r],
+                            column: Some(format!("column {} ({target})", c + 1)),
+                            message: format!("{v} is not a class number to stratify by"),
+                        })
+                    }
+                })
+                .collect::<Result<_, _>>()?
+        }
+        None => vec![],
+    };
+    // Rows as a data set of row numbers, so the split (and its stratification) is the trainer's.
+    let rows = Dataset {
+        feature_names: vec!["row".into()],
+        features: (0..table.rows()).map(|r| r as f32).collect(),
+        targets: vec![0.0; table.rows()],
+        labels,
+        task: if args.target.is_some() { Task::Binary } else { Task::Regression },
+    };
+    let (train, test) = rows.split(args.test, &mut Rng::new(args.seed));
+    let to_csv = |part: &Dataset| {
+        let mut csv = table.columns.join(",");
+        csv.push('\n');
+        for &r in &part.features {
+            let values: Vec<String> =
+                (0..table.columns.len()).map(|c| format!("{:?}", table.get(r as usize, c))).collect();
+            csv.push_str(&values.join(","));
+            csv.push('\n');
+        }
+        csv.into_bytes()
+    };
+    export::write_all_atomically(&[(args.train_out.clone(), to_csv(&train)), (args.test_out.clone(), to_csv(&test))])?;
+    println!(
+        "wrote {} ({} rows) and {} ({} rows)",
+        args.train_out.display(),
+        train.len(),
+        args.test_out.display(),
+        test.len()
+    );
+    Ok(())
+}
+
+fn dataset(args: DatasetArgs) -> Result<(), Error> {
+    let kind = match args.kind {
+        DatasetKind::Square => Synthetic::Square,
+        DatasetKind::Sine => Synthetic::Sine,
+    };
+    let rows = kind.generate(args.samples, args.noise, &mut Rng::new(args.seed));
+    export::write_all_atomically(&[(args.out.clone(), Synthetic::to_csv(&rows).into_bytes())])?;
+    println!("wrote {} ({} rows)", args.out.display(), rows.len());
+    Ok(())
+}
