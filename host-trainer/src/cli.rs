@@ -259,7 +259,9 @@ fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
     if (0.0..1.0).contains(&value) {
         Ok(())
     } else {
-        Err(Error::Config(format!("{name} must be at least 0 and below 1, not {value}")))
+        Err(Error::Config(format!(
+            "{name} must be at least 0 and below 1, not {value}"
+        )))
     }
 }
 
@@ -312,31 +314,49 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     }
     let mut progress = Progress::new(args.epochs, quiet);
     let val = (!val_set.is_empty()).then_some(&val_set);
-    let history = fit(&mut net, &train_set, val, &config, &mut rng, &mut |r| progress.update(r));
+    let history = fit(&mut net, &train_set, val, &config, &mut rng, &mut |r| {
+        progress.update(r)
+    });
     progress.finish();
     let history = history?;
 
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
     let golden_source = if raw_val.is_empty() { &raw_train } else { &raw_val };
     let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden);
     let model = export::encode_model(&net, &name, scaling.as_ref(), &golden, &args.out)?;
-    let title = format!("{name}: {}", net.layer_list().map(|l| l.to_string()).unwrap_or_default());
+    let title = format!(
+        "{name}: {}",
+        net.layer_list().map(|l| l.to_string()).unwrap_or_default()
+    );
     let files = [
         (args.out.clone(), model),
         (
             export::sibling(&args.out, "golden.csv"),
             golden.to_csv(&raw.feature_names, net.outputs()).into_bytes(),
         ),
-        (export::sibling(&args.out, "loss.svg"), loss_curve_svg(&title, &history.loss, &history.val_loss).into_bytes()),
-        (export::sibling(&args.out, "rs"), export::rust_declaration(&net, &args.out).into_bytes()),
+        (
+            export::sibling(&args.out, "loss.svg"),
+            loss_curve_svg(&title, &history.loss, &history.val_loss).into_bytes(),
+        ),
+        (
+            export::sibling(&args.out, "rs"),
+            export::rust_declaration(&net, &args.out).into_bytes(),
+        ),
     ];
     export::write_all_atomically(&files)?;
     if !quiet {
         let train_metrics = evaluate(&net, &train_set, loss);
-        println!("epochs {} (best {}), {:.0} samples/s", history.loss.len(), history.best_epoch, history.samples_per_second());
+        println!(
+            "epochs {} (best {}), {:.0} samples/s",
+            history.loss.len(),
+            history.best_epoch,
+            history.samples_per_second()
+        );
         print_metrics("training", &train_metrics);
         if !val_set.is_empty() {
             print_metrics("validation", &evaluate(&net, &val_set, loss));
@@ -349,7 +369,10 @@ fn train(args: TrainArgs) -> Result<(), Error> {
 }
 
 fn print_metrics(label: &str, m: &Metrics) {
-    let mut line = format!("{label:<10} samples {:>5}  loss {:.6}  mse {:.6}  mae {:.6}", m.samples, m.loss, m.mse, m.mae);
+    let mut line = format!(
+        "{label:<10} samples {:>5}  loss {:.6}  mse {:.6}  mae {:.6}",
+        m.samples, m.loss, m.mse, m.mae
+    );
     if let Some(accuracy) = m.accuracy {
         line.push_str(&format!("  accuracy {accuracy:.4}"));
     }
@@ -367,21 +390,31 @@ impl Progress {
     fn new(epochs: usize, quiet: bool) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(epochs as u64);
-            let style = indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}<{eta}]")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let style =
+                indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}<{eta}]")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
-        Progress { bar, quiet, every: epochs.div_ceil(20).max(1) }
+        Progress {
+            bar,
+            quiet,
+            every: epochs.div_ceil(20).max(1),
+        }
     }
 
     fn update(&mut self, report: &EpochReport) {
-        let val = report.val_loss.map(|v| format!("  val_loss {v:.6}")).unwrap_or_default();
+        let val = report
+            .val_loss
+            .map(|v| format!("  val_loss {v:.6}"))
+            .unwrap_or_default();
         let message = format!("loss {:.6}{val}", report.loss);
         if let Some(bar) = &self.bar {
             bar.set_position(report.epoch as u64);
             bar.set_message(message);
-        } else if !self.quiet && (report.epoch % self.every == 0 || report.epoch == report.epochs || report.epoch == 1) {
+        } else if !self.quiet
+            && (report.epoch % self.every == 0 || report.epoch == report.epochs || report.epoch == 1)
+        {
             eprintln!("epoch {:>5}/{}  {message}", report.epoch, report.epochs);
         }
     }
@@ -401,11 +434,18 @@ struct LoadedModel {
 
 fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, &e))?;
-    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile { file: path.to_path_buf(), error })?;
-    let scaling = file
-        .normalization()
-        .map(|n| Scaling { offset: n.offset.iter().collect(), scale: n.scale.iter().collect() });
-    Ok(LoadedModel { net: DynNetwork::from_file(&file)?, scaling })
+    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile {
+        file: path.to_path_buf(),
+        error,
+    })?;
+    let scaling = file.normalization().map(|n| Scaling {
+        offset: n.offset.iter().collect(),
+        scale: n.scale.iter().collect(),
+    });
+    Ok(LoadedModel {
+        net: DynNetwork::from_file(&file)?,
+        scaling,
+    })
 }
 
 fn eval(args: EvalArgs) -> Result<(), Error> {
@@ -468,7 +508,10 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
         .into());
     }
     let mut predictor = Predictor::new(&model.net);
-    let mut csv: String = (0..model.net.outputs()).map(|o| format!("output_{o}")).collect::<Vec<_>>().join(",");
+    let mut csv: String = (0..model.net.outputs())
+        .map(|o| format!("output_{o}"))
+        .collect::<Vec<_>>()
+        .join(",");
     csv.push('\n');
     let mut x = vec![0.0; columns.len()];
     for row in 0..table.rows() {
@@ -478,7 +521,11 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
         if let Some(s) = &model.scaling {
             s.apply_row(&mut x);
         }
-        let y: Vec<String> = predictor.predict(&model.net, &x).iter().map(|v| format!("{v:?}")).collect();
+        let y: Vec<String> = predictor
+            .predict(&model.net, &x)
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect();
         csv.push_str(&y.join(","));
         csv.push('\n');
     }
@@ -493,8 +540,10 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
 
 fn inspect(args: InspectArgs) -> Result<(), Error> {
     let bytes = std::fs::read(&args.model).map_err(|e| DataError::io(&args.model, &e))?;
-    let file =
-        WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile { file: args.model.clone(), error })?;
+    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile {
+        file: args.model.clone(),
+        error,
+    })?;
     if args.rust {
         let net = DynNetwork::from_file(&file)?;
         print!("{}", export::rust_declaration(&net, &args.model));
@@ -515,8 +564,19 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
             spec.param_count()
         );
     }
-    println!("parameters      {} ({} bytes)", layers.param_count(), file.params().as_bytes().len());
-    println!("normalization   {}", if file.normalization().is_some() { "yes" } else { "no" });
+    println!(
+        "parameters      {} ({} bytes)",
+        layers.param_count(),
+        file.params().as_bytes().len()
+    );
+    println!(
+        "normalization   {}",
+        if file.normalization().is_some() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
     println!("test vectors    {}", file.test_vector_count());
     println!("file size       {} bytes", file.len());
     println!("CRC-32          {:08x} (ok)", file.crc());
@@ -553,21 +613,29 @@ fn split(args: SplitArgs) -> Result<(), Error> {
         features: (0..table.rows()).map(|r| r as f32).collect(),
         targets: vec![0.0; table.rows()],
         labels,
-        task: if args.target.is_some() { Task::Binary } else { Task::Regression },
+        task: if args.target.is_some() {
+            Task::Binary
+        } else {
+            Task::Regression
+        },
     };
     let (train, test) = rows.split(args.test, &mut Rng::new(args.seed));
     let to_csv = |part: &Dataset| {
         let mut csv = table.columns.join(",");
         csv.push('\n');
         for &r in &part.features {
-            let values: Vec<String> =
-                (0..table.columns.len()).map(|c| format!("{:?}", table.get(r as usize, c))).collect();
+            let values: Vec<String> = (0..table.columns.len())
+                .map(|c| format!("{:?}", table.get(r as usize, c)))
+                .collect();
             csv.push_str(&values.join(","));
             csv.push('\n');
         }
         csv.into_bytes()
     };
-    export::write_all_atomically(&[(args.train_out.clone(), to_csv(&train)), (args.test_out.clone(), to_csv(&test))])?;
+    export::write_all_atomically(&[
+        (args.train_out.clone(), to_csv(&train)),
+        (args.test_out.clone(), to_csv(&test)),
+    ])?;
     println!(
         "wrote {} ({} rows) and {} ({} rows)",
         args.train_out.display(),

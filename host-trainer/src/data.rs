@@ -49,7 +49,9 @@ impl Table {
             .from_reader(reader);
         let header = csv.headers().map_err(|e| at(1, None, e.to_string()))?.clone();
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
-            return Err(DataError::Empty { file: path.to_path_buf() });
+            return Err(DataError::Empty {
+                file: path.to_path_buf(),
+            });
         }
         let columns: Vec<String> = header.iter().map(str::to_owned).collect();
         let mut values = Vec::new();
@@ -61,17 +63,26 @@ impl Table {
             })?;
             let line = record.position().map_or(0, |p| p.line());
             if record.len() != columns.len() {
-                let what = if record.len() < columns.len() { "missing fields" } else { "extra fields" };
+                let what = if record.len() < columns.len() {
+                    "missing fields"
+                } else {
+                    "extra fields"
+                };
                 return Err(at(
                     line,
                     None,
-                    format!("{what}: {} fields, the header has {}", record.len(), columns.len()),
+                    format!(
+                        "{what}: {} fields, the header has {}",
+                        record.len(),
+                        columns.len()
+                    ),
                 ));
             }
             for (index, field) in record.iter().enumerate() {
                 let column = Some((index, columns[index].as_str()));
-                let value: f32 =
-                    field.parse().map_err(|_| at(line, column, format!("'{field}' is not a number")))?;
+                let value: f32 = field
+                    .parse()
+                    .map_err(|_| at(line, column, format!("'{field}' is not a number")))?;
                 if !value.is_finite() {
                     return Err(at(line, column, format!("'{field}' is not a finite number")));
                 }
@@ -80,9 +91,16 @@ impl Table {
             lines.push(line);
         }
         if lines.is_empty() {
-            return Err(DataError::NoRows { file: path.to_path_buf() });
+            return Err(DataError::NoRows {
+                file: path.to_path_buf(),
+            });
         }
-        Ok(Table { path: path.to_path_buf(), columns, values, lines })
+        Ok(Table {
+            path: path.to_path_buf(),
+            columns,
+            values,
+            lines,
+        })
     }
 
     /// Number of rows.
@@ -95,11 +113,14 @@ impl Table {
     /// # Errors
     /// [`DataError::UnknownColumn`], listing the columns there are.
     pub fn column(&self, name: &str) -> Result<usize, DataError> {
-        self.columns.iter().position(|c| c == name).ok_or_else(|| DataError::UnknownColumn {
-            file: self.path.clone(),
-            column: name.to_owned(),
-            available: self.columns.join(", "),
-        })
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| DataError::UnknownColumn {
+                file: self.path.clone(),
+                column: name.to_owned(),
+                available: self.columns.join(", "),
+            })
     }
 
     /// Value at `row`, `column`.
@@ -126,14 +147,20 @@ impl Task {
     /// [`DataError::OutputDoesNotFit`] when the output layer does not fit the loss for one
     /// target column.
     pub fn for_loss(loss: Loss, outputs: usize) -> Result<Task, DataError> {
-        let misfit = |why: &str| DataError::OutputDoesNotFit { outputs, loss: loss.name(), why: why.to_owned() };
+        let misfit = |why: &str| DataError::OutputDoesNotFit {
+            outputs,
+            loss: loss.name(),
+            why: why.to_owned(),
+        };
         match loss {
             Loss::CrossEntropy if outputs >= 2 => Ok(Task::Classes(outputs)),
             Loss::CrossEntropy => Err(misfit(
                 "cross-entropy needs one output per class (at least 2); for two classes with one output use binary-cross-entropy",
             )),
             Loss::BinaryCrossEntropy if outputs == 1 => Ok(Task::Binary),
-            Loss::BinaryCrossEntropy => Err(misfit("binary-cross-entropy of one target column needs 1 output")),
+            Loss::BinaryCrossEntropy => {
+                Err(misfit("binary-cross-entropy of one target column needs 1 output"))
+            }
             Loss::MeanSquaredError | Loss::MeanAbsoluteError if outputs == 1 => Ok(Task::Regression),
             Loss::MeanSquaredError | Loss::MeanAbsoluteError => {
                 Err(misfit("regression of one target column needs 1 output"))
@@ -189,17 +216,23 @@ impl Dataset {
         let target_column = table.column(target)?;
         let feature_columns: Vec<usize> = (0..table.columns.len()).filter(|&c| c != target_column).collect();
         if feature_columns.is_empty() {
-            return Err(DataError::NoFeatures { file: table.path.clone() });
+            return Err(DataError::NoFeatures {
+                file: table.path.clone(),
+            });
         }
         let mut data = Dataset {
-            feature_names: feature_columns.iter().map(|&c| table.columns[c].clone()).collect(),
+            feature_names: feature_columns
+                .iter()
+                .map(|&c| table.columns[c].clone())
+                .collect(),
             features: Vec::with_capacity(table.rows() * feature_columns.len()),
             targets: Vec::with_capacity(table.rows() * task.outputs()),
             labels: Vec::new(),
             task,
         };
         for row in 0..table.rows() {
-            data.features.extend(feature_columns.iter().map(|&c| table.get(row, c)));
+            data.features
+                .extend(feature_columns.iter().map(|&c| table.get(row, c)));
             let value = table.get(row, target_column);
             match task {
                 Task::Regression => data.targets.push(value),
@@ -221,7 +254,8 @@ impl Dataset {
                     if task == Task::Binary {
                         data.targets.push(value);
                     } else {
-                        data.targets.extend((0..classes).map(|c| if c == label { 1.0 } else { 0.0 }));
+                        data.targets
+                            .extend((0..classes).map(|c| if c == label { 1.0 } else { 0.0 }));
                     }
                 }
             }
@@ -262,7 +296,11 @@ impl Dataset {
             feature_names: self.feature_names.clone(),
             features: indices.iter().flat_map(|&i| self.x(i).iter().copied()).collect(),
             targets: indices.iter().flat_map(|&i| self.y(i).iter().copied()).collect(),
-            labels: if self.labels.is_empty() { vec![] } else { indices.iter().map(|&i| self.labels[i]).collect() },
+            labels: if self.labels.is_empty() {
+                vec![]
+            } else {
+                indices.iter().map(|&i| self.labels[i]).collect()
+            },
             task: self.task,
         }
     }
@@ -276,7 +314,9 @@ impl Dataset {
             vec![(0..self.len()).collect()]
         } else {
             let classes = self.labels.iter().max().map_or(0, |m| m + 1);
-            (0..classes).map(|c| (0..self.len()).filter(|&i| self.labels[i] == c).collect()).collect()
+            (0..classes)
+                .map(|c| (0..self.len()).filter(|&i| self.labels[i] == c).collect())
+                .collect()
         };
         for mut group in groups {
             rng.shuffle(&mut group);
@@ -314,7 +354,9 @@ impl std::str::FromStr for Normalize {
             "none" => Ok(Normalize::None),
             _ => match s.strip_prefix("divide:").map(str::parse::<f32>) {
                 Some(Ok(d)) if d.is_finite() && d != 0.0 => Ok(Normalize::Divide(d)),
-                _ => Err(format!("'{s}': expected standard, min-max, none or divide:NUMBER")),
+                _ => Err(format!(
+                    "'{s}': expected standard, min-max, none or divide:NUMBER"
+                )),
             },
         }
     }

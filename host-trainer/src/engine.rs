@@ -31,14 +31,24 @@ impl Engine {
     /// Buffers for a network of `specs` (parameters laid out at `offsets`, as
     /// [`DynNetwork::offsets`](crate::DynNetwork::offsets)) and batches of up to `capacity` rows.
     pub fn new(specs: &[LayerSpec], offsets: &[usize], capacity: usize) -> Engine {
-        let widest = specs.iter().map(|s| usize::from(s.inputs.max(s.outputs))).max().unwrap_or(0);
+        let widest = specs
+            .iter()
+            .map(|s| usize::from(s.inputs.max(s.outputs)))
+            .max()
+            .unwrap_or(0);
         Engine {
             specs: specs.to_vec(),
             offsets: offsets.to_vec(),
             capacity,
             transposed: specs.iter().map(|s| vec![0.0; s.weight_count()]).collect(),
-            pre: specs.iter().map(|s| vec![0.0; capacity * usize::from(s.outputs)]).collect(),
-            out: specs.iter().map(|s| vec![0.0; capacity * usize::from(s.outputs)]).collect(),
+            pre: specs
+                .iter()
+                .map(|s| vec![0.0; capacity * usize::from(s.outputs)])
+                .collect(),
+            out: specs
+                .iter()
+                .map(|s| vec![0.0; capacity * usize::from(s.outputs)])
+                .collect(),
             delta: vec![0.0; capacity * widest],
             grad_in: vec![0.0; capacity * widest],
         }
@@ -69,7 +79,10 @@ impl Engine {
             for b in 0..rows {
                 let z = &mut pre[b * n_out..(b + 1) * n_out];
                 z.copy_from_slice(bias);
-                for (&xi, column) in input[b * n_in..(b + 1) * n_in].iter().zip(transposed.chunks_exact(n_out)) {
+                for (&xi, column) in input[b * n_in..(b + 1) * n_in]
+                    .iter()
+                    .zip(transposed.chunks_exact(n_out))
+                {
                     for (z, &w) in z.iter_mut().zip(column) {
                         *z += w * xi;
                     }
@@ -123,7 +136,11 @@ impl Engine {
             for b in 0..rows {
                 let delta = &self.delta[b * n_out..(b + 1) * n_out];
                 let x_b = &input[b * n_in..(b + 1) * n_in];
-                for ((&d, gb), gw) in delta.iter().zip(grad_b.iter_mut()).zip(grad_w.chunks_exact_mut(n_in)) {
+                for ((&d, gb), gw) in delta
+                    .iter()
+                    .zip(grad_b.iter_mut())
+                    .zip(grad_w.chunks_exact_mut(n_in))
+                {
                     *gb += d;
                     for (gw, &xi) in gw.iter_mut().zip(x_b) {
                         *gw += d * xi;

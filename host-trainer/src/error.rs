@@ -79,7 +79,10 @@ pub enum DataError {
 impl DataError {
     /// An I/O error on `file`.
     pub fn io(file: &Path, error: &std::io::Error) -> DataError {
-        DataError::Io { file: file.to_path_buf(), message: error.to_string() }
+        DataError::Io {
+            file: file.to_path_buf(),
+            message: error.to_string(),
+        }
     }
 }
 

@@ -21,7 +21,12 @@ pub struct Golden {
 impl Golden {
     /// The first `count` samples of `raw` (un-normalized features) with the outputs nn-core's
     /// forward gives for them after `scaling`.
-    pub fn from_samples(net: &dyn LayerView, scaling: Option<&Scaling>, raw: &Dataset, count: usize) -> Golden {
+    pub fn from_samples(
+        net: &dyn LayerView,
+        scaling: Option<&Scaling>,
+        raw: &Dataset,
+        count: usize,
+    ) -> Golden {
         let mut predictor = Predictor::new(net);
         let mut golden = Golden::default();
         for i in 0..count.min(raw.len()) {
@@ -65,11 +70,17 @@ pub fn encode_model(
 ) -> Result<Vec<u8>, Error> {
     let meta = Metadata {
         name,
-        normalization: scaling.map(|s| NormalizationParams { offset: &s.offset, scale: &s.scale }),
+        normalization: scaling.map(|s| NormalizationParams {
+            offset: &s.offset,
+            scale: &s.scale,
+        }),
         test_inputs: &golden.inputs,
         test_outputs: &golden.outputs,
     };
-    let error = |error| Error::WeightFile { file: path.to_path_buf(), error };
+    let error = |error| Error::WeightFile {
+        file: path.to_path_buf(),
+        error,
+    };
     let mut bytes = vec![0; nn_core::encoded_len(net, &meta).map_err(error)?];
     nn_core::encode(net, &meta, &mut bytes).map_err(error)?;
     Ok(bytes)
@@ -101,18 +112,27 @@ pub fn rust_declaration(net: &DynNetwork, model: &Path) -> String {
 pub fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> Result<(), Error> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        let failed = |e: std::io::Error| Error::Write { file: path.clone(), message: e.to_string() };
+        let failed = |e: std::io::Error| Error::Write {
+            file: path.clone(),
+            message: e.to_string(),
+        };
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let mut temp = tempfile::Builder::new().prefix(".host-trainer-").tempfile_in(dir).map_err(failed)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".host-trainer-")
+            .tempfile_in(dir)
+            .map_err(failed)?;
         temp.write_all(bytes).map_err(failed)?;
         temp.as_file().sync_all().map_err(failed)?;
         staged.push((temp, path));
     }
     for (temp, path) in staged {
-        temp.persist(path).map_err(|e| Error::Write { file: path.clone(), message: e.error.to_string() })?;
+        temp.persist(path).map_err(|e| Error::Write {
+            file: path.clone(),
+            message: e.error.to_string(),
+        })?;
     }
     Ok(())
 }

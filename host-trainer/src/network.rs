@@ -2,7 +2,9 @@
 //! one flat vector in weight-file order. It exposes nn-core's layer view; typed networks are
 //! trained by copying their parameters in and out through theirs.
 
-use nn_core::{Activation, Init, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, WeightFile};
+use nn_core::{
+    Activation, Init, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, WeightFile,
+};
 
 use crate::error::Error;
 use crate::rng::Rng;
@@ -22,14 +24,20 @@ impl DynNetwork {
     /// # Errors
     /// [`Error::WeightFile`] wrapping nn-core's [`check_layer_chain`](nn_core::format::check_layer_chain).
     pub fn new(specs: Vec<LayerSpec>) -> Result<DynNetwork, Error> {
-        nn_core::format::check_layer_chain(&specs)
-            .map_err(|error| Error::WeightFile { file: "network".into(), error })?;
+        nn_core::format::check_layer_chain(&specs).map_err(|error| Error::WeightFile {
+            file: "network".into(),
+            error,
+        })?;
         let mut offsets = vec![0];
         for spec in &specs {
             offsets.push(offsets[offsets.len() - 1] + spec.param_count());
         }
         let total = offsets[offsets.len() - 1];
-        Ok(DynNetwork { specs, offsets, params: vec![0.0; total] })
+        Ok(DynNetwork {
+            specs,
+            offsets,
+            params: vec![0.0; total],
+        })
     }
 
     /// A network taking `inputs` features through the layers of a `--layers` spec such as
@@ -38,7 +46,10 @@ impl DynNetwork {
     /// # Errors
     /// [`Error::LayerSpec`] for a spec that does not parse; as [`DynNetwork::new`].
     pub fn from_spec(inputs: usize, spec: &str) -> Result<DynNetwork, Error> {
-        let bad = |message: String| Error::LayerSpec { spec: spec.to_owned(), message };
+        let bad = |message: String| Error::LayerSpec {
+            spec: spec.to_owned(),
+            message,
+        };
         let mut specs = Vec::new();
         let mut width = u16::try_from(inputs).map_err(|_| bad(format!("{inputs} inputs is too many")))?;
         for part in spec.split(',').map(str::trim) {
@@ -52,9 +63,16 @@ impl DynNetwork {
                 .ok_or_else(|| bad(format!("'{units}' is not a number of units from 1 to 65535")))?;
             let activation = Activation::from_name(activation).ok_or_else(|| {
                 let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
-                bad(format!("unknown activation '{activation}' (one of {})", names.join(", ")))
+                bad(format!(
+                    "unknown activation '{activation}' (one of {})",
+                    names.join(", ")
+                ))
             })?;
-            specs.push(LayerSpec { inputs: width, outputs: units, activation });
+            specs.push(LayerSpec {
+                inputs: width,
+                outputs: units,
+                activation,
+            });
             width = units;
         }
         DynNetwork::new(specs)
@@ -65,7 +83,10 @@ impl DynNetwork {
     /// # Errors
     /// As [`DynNetwork::new`].
     pub fn from_view(view: &dyn LayerView) -> Result<DynNetwork, Error> {
-        let specs = (0..view.layer_count()).filter_map(|i| view.layer(i)).map(|l| l.spec).collect();
+        let specs = (0..view.layer_count())
+            .filter_map(|i| view.layer(i))
+            .map(|l| l.spec)
+            .collect();
         let mut net = DynNetwork::new(specs)?;
         for index in 0..view.layer_count() {
             if let (Some(from), Some(to)) = (view.layer(index), net.layer_mut(index)) {
@@ -94,7 +115,9 @@ impl DynNetwork {
     /// [`Error::Config`] if the layers differ.
     pub fn copy_to(&self, view: &mut dyn LayerViewMut) -> Result<(), Error> {
         for (index, spec) in self.specs.iter().enumerate() {
-            let from = self.layer(index).ok_or_else(|| Error::Config("layer count differs".into()))?;
+            let from = self
+                .layer(index)
+                .ok_or_else(|| Error::Config("layer count differs".into()))?;
             let to = view.layer_mut(index).filter(|l| l.spec == *spec).ok_or_else(|| {
                 Error::Config(format!("layer {index} of the target network is not {spec:?}"))
             })?;
@@ -201,7 +224,10 @@ impl Predictor {
     /// Scratch for `net`.
     pub fn new(net: &dyn LayerView) -> Predictor {
         let width = nn_core::widest_layer(net);
-        Predictor { a: vec![0.0; width], b: vec![0.0; width] }
+        Predictor {
+            a: vec![0.0; width],
+            b: vec![0.0; width],
+        }
     }
 
     /// nn-core's forward of `net` on `x` (which must have the network's input width).

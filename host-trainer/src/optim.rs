@@ -33,15 +33,25 @@ pub enum Optimizer {
 impl Optimizer {
     /// Adam with Keras' defaults and learning rate `lr`.
     pub fn adam(lr: f32) -> Optimizer {
-        Optimizer::Adam { lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
+        Optimizer::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+        }
     }
 
     /// The optimizer called `name` (`sgd`, `momentum`, `adam`) with learning rate `lr`
     /// (its default when `None`: 0.01 for SGD and momentum, 0.001 for Adam, as in Keras).
     pub fn from_name(name: &str, lr: Option<f32>) -> Option<Optimizer> {
         match name {
-            "sgd" => Some(Optimizer::Sgd { lr: lr.unwrap_or(0.01) }),
-            "momentum" => Some(Optimizer::Momentum { lr: lr.unwrap_or(0.01), momentum: 0.9 }),
+            "sgd" => Some(Optimizer::Sgd {
+                lr: lr.unwrap_or(0.01),
+            }),
+            "momentum" => Some(Optimizer::Momentum {
+                lr: lr.unwrap_or(0.01),
+                momentum: 0.9,
+            }),
             "adam" => Some(Optimizer::adam(lr.unwrap_or(1e-3))),
             _ => None,
         }
@@ -53,7 +63,12 @@ impl fmt::Display for Optimizer {
         match self {
             Optimizer::Sgd { lr } => write!(f, "sgd (lr {lr})"),
             Optimizer::Momentum { lr, momentum } => write!(f, "momentum (lr {lr}, momentum {momentum})"),
-            Optimizer::Adam { lr, beta1, beta2, epsilon } => {
+            Optimizer::Adam {
+                lr,
+                beta1,
+                beta2,
+                epsilon,
+            } => {
                 write!(f, "adam (lr {lr}, betas {beta1}/{beta2}, eps {epsilon})")
             }
         }
@@ -73,7 +88,11 @@ pub struct OptimizerState {
 impl OptimizerState {
     /// Fresh state for `params` parameters.
     pub fn new(optimizer: Optimizer, params: usize) -> OptimizerState {
-        let second = if matches!(optimizer, Optimizer::Adam { .. }) { params } else { 0 };
+        let second = if matches!(optimizer, Optimizer::Adam { .. }) {
+            params
+        } else {
+            0
+        };
         OptimizerState {
             optimizer,
             first: vec![0.0; params],
@@ -98,7 +117,12 @@ impl OptimizerState {
                     *p += *v;
                 }
             }
-            Optimizer::Adam { lr, beta1, beta2, epsilon } => {
+            Optimizer::Adam {
+                lr,
+                beta1,
+                beta2,
+                epsilon,
+            } => {
                 self.beta1_power *= beta1;
                 self.beta2_power *= beta2;
                 let alpha = lr * libm::sqrtf(1.0 - self.beta2_power) / (1.0 - self.beta1_power);

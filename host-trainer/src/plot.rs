@@ -14,11 +14,22 @@ const BOTTOM: f64 = 50.0;
 /// An SVG document plotting `loss` and `val_loss` (either may be empty) against the epoch.
 pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32]) -> String {
     let epochs = loss.len().max(val_loss.len()).max(2);
-    let finite = loss.iter().chain(val_loss).copied().filter(|v| v.is_finite() && *v > 0.0);
+    let finite = loss
+        .iter()
+        .chain(val_loss)
+        .copied()
+        .filter(|v| v.is_finite() && *v > 0.0);
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(f64::from(v)), hi.max(f64::from(v)))
     });
-    let (lo, hi) = if lo.is_finite() { (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0)) } else { (-3.0, 0.0) };
+    let (lo, hi) = if lo.is_finite() {
+        (
+            lo.log10().floor(),
+            hi.log10().ceil().max(lo.log10().floor() + 1.0),
+        )
+    } else {
+        (-3.0, 0.0)
+    };
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x_of = |epoch: usize| LEFT + plot_w * (epoch as f64 - 1.0) / (epochs as f64 - 1.0);
@@ -29,27 +40,62 @@ pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(svg, r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#, WIDTH / 2.0, escape(title));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
+        WIDTH / 2.0,
+        escape(title)
+    );
     let decades = (hi - lo) as i32;
     for d in 0..=decades {
         let exponent = lo as i32 + d;
         let y = TOP + plot_h * f64::from(decades - d) / f64::from(decades);
-        let _ = writeln!(svg, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/>"##, WIDTH - RIGHT);
-        let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">1e{exponent}</text>"#, LEFT - 6.0, y + 4.0);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/>"##,
+            WIDTH - RIGHT
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">1e{exponent}</text>"#,
+            LEFT - 6.0,
+            y + 4.0
+        );
     }
     for k in 0..=4 {
         let epoch = 1 + (epochs - 1) * k / 4;
         let x = x_of(epoch);
-        let _ = writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/>"##, HEIGHT - BOTTOM);
-        let _ = writeln!(svg, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{epoch}</text>"#, HEIGHT - BOTTOM + 18.0);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/>"##,
+            HEIGHT - BOTTOM
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{epoch}</text>"#,
+            HEIGHT - BOTTOM + 18.0
+        );
     }
     let _ = writeln!(
         svg,
         r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#444"/>"##
     );
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">epoch</text>"#, LEFT + plot_w / 2.0, HEIGHT - 12.0);
-    let _ = writeln!(svg, r#"<text x="16" y="{:.1}" text-anchor="middle" transform="rotate(-90 16 {:.1})">loss</text>"#, TOP + plot_h / 2.0, TOP + plot_h / 2.0);
-    for (values, colour, label, row) in [(loss, "#1f77b4", "training", 0), (val_loss, "#ff7f0e", "validation", 1)] {
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">epoch</text>"#,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 12.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="16" y="{:.1}" text-anchor="middle" transform="rotate(-90 16 {:.1})">loss</text>"#,
+        TOP + plot_h / 2.0,
+        TOP + plot_h / 2.0
+    );
+    for (values, colour, label, row) in [
+        (loss, "#1f77b4", "training", 0),
+        (val_loss, "#ff7f0e", "validation", 1),
+    ] {
         if values.is_empty() {
             continue;
         }
@@ -59,16 +105,32 @@ pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32]) -> String {
             .filter(|(_, v)| v.is_finite())
             .map(|(i, &v)| format!("{:.1},{:.1}", x_of(i + 1), y_of(v)))
             .collect();
-        let _ = writeln!(svg, r#"<polyline fill="none" stroke="{colour}" stroke-width="1.8" points="{}"/>"#, points.join(" "));
+        let _ = writeln!(
+            svg,
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="1.8" points="{}"/>"#,
+            points.join(" ")
+        );
         let y = TOP + 16.0 + 18.0 * f64::from(row);
         let x = WIDTH - RIGHT - 150.0;
-        let _ = writeln!(svg, r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{colour}" stroke-width="2"/>"#, x + 24.0);
-        let _ = writeln!(svg, r#"<text x="{}" y="{}">{label} ({:.3e})</text>"#, x + 30.0, y + 4.0, values[values.len() - 1]);
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{colour}" stroke-width="2"/>"#,
+            x + 24.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{}">{label} ({:.3e})</text>"#,
+            x + 30.0,
+            y + 4.0,
+            values[values.len() - 1]
+        );
     }
     svg.push_str("</svg>\n");
     svg
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

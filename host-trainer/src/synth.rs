@@ -24,7 +24,11 @@ impl Synthetic {
                     Synthetic::Square => x * x,
                     Synthetic::Sine => libm::sinf(x),
                 };
-                let y = if noise > 0.0 { clean + noise * rng.normal() } else { clean };
+                let y = if noise > 0.0 {
+                    clean + noise * rng.normal()
+                } else {
+                    clean
+                };
                 (x, y)
             })
             .collect()

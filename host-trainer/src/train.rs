@@ -134,15 +134,25 @@ pub fn fit(
             net.params_mut().copy_from_slice(&original);
             return Err(Error::Diverged { epoch, loss });
         }
-        let val_loss = val.filter(|v| !v.is_empty()).map(|v| mean_loss(net, v, config.loss));
+        let val_loss = val
+            .filter(|v| !v.is_empty())
+            .map(|v| mean_loss(net, v, config.loss));
         history.loss.push(loss);
         history.val_loss.extend(val_loss);
-        progress(&EpochReport { epoch, epochs: config.epochs, loss, val_loss });
+        progress(&EpochReport {
+            epoch,
+            epochs: config.epochs,
+            loss,
+            val_loss,
+        });
         let monitored = val_loss.unwrap_or(loss);
         if monitored < best.0 {
             best = (monitored, epoch, net.params().to_vec());
         }
-        if config.patience.is_some_and(|p| val_loss.is_some() && epoch - best.1 >= p) {
+        if config
+            .patience
+            .is_some_and(|p| val_loss.is_some() && epoch - best.1 >= p)
+        {
             history.stopped_early = true;
             break;
         }

@@ -3,19 +3,25 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use host_trainer::{
-    Dataset, DynNetwork, Normalize, Optimizer, Rng, Scaling, Synthetic, Table, Task, TrainConfig, evaluate, fit,
+    Dataset, DynNetwork, Normalize, Optimizer, Rng, Scaling, Synthetic, Table, Task, TrainConfig, evaluate,
+    fit,
 };
 use nn_core::{Init, Loss};
 
 /// Least-squares line through the points, in f64: the best any straight line can do.
 fn best_line_mse(rows: &[(f32, f32)]) -> f64 {
     let n = rows.len() as f64;
-    let (sx, sy) = rows.iter().fold((0.0, 0.0), |(a, b), &(x, y)| (a + x as f64, b + y as f64));
+    let (sx, sy) = rows
+        .iter()
+        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x as f64, b + y as f64));
     let (mx, my) = (sx / n, sy / n);
     let sxy: f64 = rows.iter().map(|&(x, y)| (x as f64 - mx) * (y as f64 - my)).sum();
     let sxx: f64 = rows.iter().map(|&(x, _)| (x as f64 - mx).powi(2)).sum();
     let slope = sxy / sxx;
-    rows.iter().map(|&(x, y)| (my + slope * (x as f64 - mx) - y as f64).powi(2)).sum::<f64>() / n
+    rows.iter()
+        .map(|&(x, y)| (my + slope * (x as f64 - mx) - y as f64).powi(2))
+        .sum::<f64>()
+        / n
 }
 
 fn tutorial(layers: &str, seed: u64) -> (f32, f64) {
@@ -32,7 +38,10 @@ fn tutorial_with(layers: &str, seed: u64, init: Init, lr: f32) -> (f32, f64) {
     config.optimizer = Optimizer::adam(lr);
     config.epochs = 1000;
     fit(&mut net, &data, None, &config, &mut rng, &mut |_| {}).unwrap();
-    (evaluate(&net, &data, Loss::MeanSquaredError).mse, best_line_mse(&rows))
+    (
+        evaluate(&net, &data, Loss::MeanSquaredError).mse,
+        best_line_mse(&rows),
+    )
 }
 
 /// A stack of linear layers is a straight line, and a line cannot follow a parabola: the
@@ -41,8 +50,14 @@ fn tutorial_with(layers: &str, seed: u64, init: Init, lr: f32) -> (f32, f64) {
 fn tutorial_linear_model_reaches_the_best_line_floor() {
     let (mse, floor) = tutorial("1:linear,1:linear", 1);
     println!("1-1-1 linear: mse {mse:.6}, best line {floor:.6}");
-    assert!(mse as f64 >= floor * 0.999, "a line cannot beat the least-squares line");
-    assert!((mse as f64) <= floor * 1.05, "mse {mse} did not reach the floor {floor}");
+    assert!(
+        mse as f64 >= floor * 0.999,
+        "a line cannot beat the least-squares line"
+    );
+    assert!(
+        (mse as f64) <= floor * 1.05,
+        "mse {mse} did not reach the floor {floor}"
+    );
 }
 
 /// A tanh hidden layer bends: well below the straight-line floor. With Keras' Glorot
@@ -53,7 +68,10 @@ fn tutorial_linear_model_reaches_the_best_line_floor() {
 fn tutorial_tanh_model_goes_below_the_floor() {
     let (mse, floor) = tutorial_with("16:tanh,1:linear", 1, Init::HeUniform, 1e-3);
     println!("1-16 tanh-1: mse {mse:.6}, best line {floor:.6}");
-    assert!((mse as f64) < floor * 0.2, "mse {mse} not well below the floor {floor}");
+    assert!(
+        (mse as f64) < floor * 0.2,
+        "mse {mse} not well below the floor {floor}"
+    );
 }
 
 /// TFLM hello_world: sin x with noise, 1-16 relu-16 relu-1, against clean sin x.
