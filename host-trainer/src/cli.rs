@@ -413,7 +413,7 @@ impl Progress {
             bar.set_position(report.epoch as u64);
             bar.set_message(message);
         } else if !self.quiet
-            && (report.epoch % self.every == 0 || report.epoch == report.epochs || report.epoch == 1)
+            && (report.epoch.is_multiple_of(self.every) || report.epoch == report.epochs || report.epoch == 1)
         {
             eprintln!("epoch {:>5}/{}  {message}", report.epoch, report.epochs);
         }
@@ -434,10 +434,7 @@ struct LoadedModel {
 
 fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, &e))?;
-    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile {
-        file: path.to_path_buf(),
-        error,
-    })?;
+    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::weight_file(path, error))?;
     let scaling = file.normalization().map(|n| Scaling {
         offset: n.offset.iter().collect(),
         scale: n.scale.iter().collect(),
@@ -540,10 +537,7 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
 
 fn inspect(args: InspectArgs) -> Result<(), Error> {
     let bytes = std::fs::read(&args.model).map_err(|e| DataError::io(&args.model, &e))?;
-    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::WeightFile {
-        file: args.model.clone(),
-        error,
-    })?;
+    let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::weight_file(&args.model, error))?;
     if args.rust {
         let net = DynNetwork::from_file(&file)?;
         print!("{}", export::rust_declaration(&net, &args.model));

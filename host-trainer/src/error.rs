@@ -76,6 +76,16 @@ pub enum DataError {
     },
 }
 
+impl Error {
+    /// nn-core's `error` about `file`.
+    pub fn weight_file(file: impl Into<PathBuf>, error: nn_core::Error) -> Error {
+        Error::WeightFile {
+            file: file.into(),
+            error: Box::new(error),
+        }
+    }
+}
+
 impl DataError {
     /// An I/O error on `file`.
     pub fn io(file: &Path, error: &std::io::Error) -> DataError {
@@ -98,8 +108,8 @@ pub enum Error {
     WeightFile {
         /// The file (or what was being written).
         file: PathBuf,
-        /// nn-core's error.
-        error: nn_core::Error,
+        /// nn-core's error (boxed: it carries two layer lists).
+        error: Box<nn_core::Error>,
     },
     /// A `--layers` spec that does not parse.
     #[error("--layers '{spec}': {message}")]

@@ -77,10 +77,7 @@ pub fn encode_model(
         test_inputs: &golden.inputs,
         test_outputs: &golden.outputs,
     };
-    let error = |error| Error::WeightFile {
-        file: path.to_path_buf(),
-        error,
-    };
+    let error = |error| Error::weight_file(path, error);
     let mut bytes = vec![0; nn_core::encoded_len(net, &meta).map_err(error)?];
     nn_core::encode(net, &meta, &mut bytes).map_err(error)?;
     Ok(bytes)

@@ -24,10 +24,7 @@ impl DynNetwork {
     /// # Errors
     /// [`Error::WeightFile`] wrapping nn-core's [`check_layer_chain`](nn_core::format::check_layer_chain).
     pub fn new(specs: Vec<LayerSpec>) -> Result<DynNetwork, Error> {
-        nn_core::format::check_layer_chain(&specs).map_err(|error| Error::WeightFile {
-            file: "network".into(),
-            error,
-        })?;
+        nn_core::format::check_layer_chain(&specs).map_err(|error| Error::weight_file("network", error))?;
         let mut offsets = vec![0];
         for spec in &specs {
             offsets.push(offsets[offsets.len() - 1] + spec.param_count());

@@ -119,3 +119,31 @@ fn digits_reach_97_percent() {
     let confusion = metrics.confusion.unwrap();
     assert_eq!(confusion.iter().flatten().sum::<u32>() as usize, test.len());
 }
+
+/// A typed nn-core network trains through its layer view to the same bits as the
+/// run-time-shaped network of the same layers, and the file it exports loads back typed.
+#[test]
+fn typed_networks_train_through_the_layer_view() {
+    use nn_core::{Dense, Identity, Layer, Relu, Trainable, WeightFile, network};
+    type Sine = network![Dense<1, 8, Relu>, Dense<8, 1, Identity>];
+    let mut rng = Rng::new(11);
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(200, 0.1, &mut rng));
+    let mut typed = Sine::init(Rng::new(5).inner(), Init::HeUniform);
+    let mut dynamic = DynNetwork::from_view(&typed).unwrap();
+    let config = TrainConfig {
+        epochs: 20,
+        ..TrainConfig::new(Loss::MeanSquaredError)
+    };
+    host_trainer::fit_view(&mut typed, &data, None, &config, &mut Rng::new(2), &mut |_| {}).unwrap();
+    fit(&mut dynamic, &data, None, &config, &mut Rng::new(2), &mut |_| {}).unwrap();
+    assert_eq!(DynNetwork::from_view(&typed).unwrap(), dynamic);
+    let golden = host_trainer::export::Golden::from_samples(&dynamic, None, &data, 4);
+    let bytes =
+        host_trainer::export::encode_model(&dynamic, "sine", None, &golden, "m.nnw".as_ref()).unwrap();
+    let loaded: Sine = WeightFile::parse_exact(&bytes).unwrap().to_network().unwrap();
+    assert_eq!(loaded, typed);
+    assert_eq!(
+        loaded.predict(&[golden.inputs[0]])[0].to_bits(),
+        golden.outputs[0].to_bits()
+    );
+}

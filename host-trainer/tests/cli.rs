@@ -1,0 +1,319 @@
+//! The `host-trainer` command line: outputs, determinism, and clear failures that leave
+//! existing files alone.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn host_trainer(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-trainer"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A fresh directory with a small sine data set.
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("host-trainer-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = host_trainer(
+        &[
+            "dataset",
+            "sine",
+            "--samples",
+            "300",
+            "--noise",
+            "0.1",
+            "--seed",
+            "1",
+            "--out",
+            "sine.csv",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir
+}
+
+const TRAIN: &[&str] = &[
+    "train",
+    "--data",
+    "sine.csv",
+    "--target",
+    "y",
+    "--layers",
+    "8:relu,1:linear",
+    "--epochs",
+    "20",
+    "--val-split",
+    "0.2",
+    "--quiet",
+];
+
+fn train(dir: &Path, extra: &[&str]) -> Output {
+    let args: Vec<&str> = TRAIN.iter().chain(extra).copied().collect();
+    host_trainer(&args, dir)
+}
+
+#[test]
+fn train_writes_the_model_and_its_companions() {
+    let dir = workdir("outputs");
+    let out = train(&dir, &["--seed", "3", "--out", "m.nnw", "--golden", "5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).is_empty() && stderr(&out).is_empty(),
+        "--quiet printed something"
+    );
+    let golden = std::fs::read_to_string(dir.join("m.golden.csv")).unwrap();
+    assert_eq!(golden.lines().count(), 6);
+    assert!(golden.starts_with("x,output_0\n"));
+    let svg = std::fs::read_to_string(dir.join("m.loss.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.trim_end().ends_with("</svg>"));
+    let rust = std::fs::read_to_string(dir.join("m.rs")).unwrap();
+    assert!(rust.contains("pub type Model = nn_core::network![nn_core::Dense<1, 8, nn_core::Relu>, nn_core::Dense<8, 1, nn_core::Identity>];"));
+
+    let inspect = host_trainer(&["inspect", "m.nnw"], &dir);
+    let text = stdout(&inspect);
+    assert!(text.contains("layers          1-8 relu-1 linear"), "{text}");
+    assert!(text.contains("parameters      25 (100 bytes)"), "{text}");
+    assert!(text.contains("test vectors    5"), "{text}");
+    assert!(text.contains("(ok)"), "{text}");
+    let rust_out = host_trainer(&["inspect", "m.nnw", "--rust"], &dir);
+    assert!(stdout(&rust_out).contains("nn_core::Dense<8, 1, nn_core::Identity>"));
+
+    let eval = host_trainer(
+        &[
+            "eval", "--model", "m.nnw", "--data", "sine.csv", "--target", "y", "--json",
+        ],
+        &dir,
+    );
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let json: serde_json::Value = serde_json::from_str(stdout(&eval).trim()).unwrap();
+    assert_eq!(json["samples"], 300);
+    assert!(json["loss"].as_f64().unwrap() > 0.0 && json["mse"].as_f64().unwrap() > 0.0);
+    assert!(json["mae"].as_f64().is_some() && json.get("accuracy").is_none());
+
+    let predict = host_trainer(
+        &[
+            "predict", "--model", "m.nnw", "--data", "sine.csv", "--target", "y", "--out", "p.csv",
+        ],
+        &dir,
+    );
+    assert!(predict.status.success(), "{}", stderr(&predict));
+    let predictions = std::fs::read_to_string(dir.join("p.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), 301);
+    // The golden vectors' outputs are what `predict` gives for the same inputs.
+    let first_golden: Vec<&str> = golden.lines().nth(1).unwrap().split(',').collect();
+    let csv = std::fs::read_to_string(dir.join("sine.csv")).unwrap();
+    let row = csv
+        .lines()
+        .skip(1)
+        .position(|l| l.split(',').next() == Some(first_golden[0]))
+        .unwrap();
+    assert_eq!(predictions.lines().nth(row + 1).unwrap(), first_golden[1]);
+}
+
+#[test]
+fn the_same_seed_writes_the_same_bytes() {
+    let dir = workdir("seed");
+    for (seed, out) in [("5", "a.nnw"), ("5", "b.nnw"), ("6", "c.nnw")] {
+        let run = train(&dir, &["--seed", seed, "--out", out, "--name", "m"]);
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    assert_eq!(read("a.nnw"), read("b.nnw"));
+    assert_ne!(read("a.nnw"), read("c.nnw"));
+}
+
+/// Runs `args` in `dir` where `m.nnw` already holds a sentinel; asserts failure, a message
+/// containing `expected`, the sentinel intact and no stray files.
+fn assert_fails_cleanly(dir: &Path, args: &[&str], expected: &str) {
+    std::fs::write(dir.join("m.nnw"), b"sentinel").unwrap();
+    let before: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let out = host_trainer(args, dir);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(message.contains(expected), "expected {expected:?} in {message:?}");
+    assert_eq!(
+        std::fs::read(dir.join("m.nnw")).unwrap(),
+        b"sentinel",
+        "the existing output was touched"
+    );
+    let after: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len(), "files appeared: {after:?}");
+}
+
+#[test]
+fn bad_data_is_refused_with_its_place() {
+    let dir = workdir("bad-data");
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write("missing.csv", "x,y\n1,2\n3\n5,6\n");
+    write("extra.csv", "x,y\n1,2\n3,4,5\n");
+    write("word.csv", "x,y\n1,2\n3,four\n");
+    write("nan.csv", "x,y\n1,2\nNaN,4\n");
+    write("inf.csv", "x,y\n1,2\n3,inf\n");
+    write("empty.csv", "");
+    write("header-only.csv", "x,y\n");
+    write("labels.csv", "a,b,label\n1,2,0\n3,4,2\n5,6,3\n");
+    write("fraction.csv", "a,b,label\n1,2,0\n3,4,1.5\n");
+    let train_on = |file: &'static str, target: &'static str, layers: &'static str| {
+        vec![
+            "train", "--data", file, "--target", target, "--layers", layers, "--epochs", "2", "--out",
+            "m.nnw",
+        ]
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            train_on("missing.csv", "y", "1:linear"),
+            "missing.csv: line 3: missing fields: 1 fields, the header has 2",
+        ),
+        (
+            train_on("extra.csv", "y", "1:linear"),
+            "extra.csv: line 3: extra fields: 3 fields, the header has 2",
+        ),
+        (
+            train_on("word.csv", "y", "1:linear"),
+            "word.csv: line 3, column 2 (y): 'four' is not a number",
+        ),
+        (
+            train_on("nan.csv", "y", "1:linear"),
+            "nan.csv: line 3, column 1 (x): 'NaN' is not a finite number",
+        ),
+        (
+            train_on("inf.csv", "y", "1:linear"),
+            "inf.csv: line 3, column 2 (y): 'inf' is not a finite number",
+        ),
+        (train_on("empty.csv", "y", "1:linear"), "empty.csv: empty file"),
+        (
+            train_on("header-only.csv", "y", "1:linear"),
+            "header-only.csv: no data rows",
+        ),
+        (
+            train_on("sine.csv", "z", "1:linear"),
+            "sine.csv: no column named 'z' (columns: x, y)",
+        ),
+        (
+            train_on("labels.csv", "label", "4:relu,3:softmax"),
+            "labels.csv: line 4, column 3 (label): label 3 is not one of the output layer's 3 classes (0 to 2)",
+        ),
+        (
+            train_on("fraction.csv", "label", "2:softmax"),
+            "line 3, column 3 (label): label 1.5 is not one of",
+        ),
+        (
+            train_on("labels.csv", "label", "4:relu,1:softmax"),
+            "the output layer has 1 outputs, which does not fit loss cross-entropy",
+        ),
+        (
+            train_on("sine.csv", "y", "4:relu,2:linear"),
+            "regression of one target column needs 1 output",
+        ),
+        (
+            train_on("sine.csv", "y", "4:bogus,1:linear"),
+            "unknown activation 'bogus'",
+        ),
+        (
+            train_on("nofile.csv", "y", "1:linear"),
+            "nofile.csv: No such file",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "sine.csv",
+                "--target",
+                "y",
+                "--layers",
+                "16:relu,1:linear",
+                "--optimizer",
+                "sgd",
+                "--lr",
+                "1e30",
+                "--epochs",
+                "5",
+                "--out",
+                "m.nnw",
+            ],
+            "training diverged",
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_fails_cleanly(&dir, &args, expected);
+    }
+}
+
+#[test]
+fn corrupt_and_misfit_models_are_refused() {
+    let dir = workdir("bad-model");
+    let run = train(&dir, &["--out", "good.nnw"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let mut bytes = std::fs::read(dir.join("good.nnw")).unwrap();
+    bytes[40] ^= 0x01;
+    std::fs::write(dir.join("corrupt.nnw"), &bytes).unwrap();
+    let out = host_trainer(&["inspect", "corrupt.nnw"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("corrupt.nnw: CRC mismatch: file is corrupt"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(dir.join("two.csv"), "a,b,y\n1,2,3\n").unwrap();
+    let out = host_trainer(
+        &[
+            "eval", "--model", "good.nnw", "--data", "two.csv", "--target", "y",
+        ],
+        &dir,
+    );
+    assert!(
+        stderr(&out).contains("two.csv: 2 feature columns, the network takes 1 inputs"),
+        "{}",
+        stderr(&out)
+    );
+    let out = host_trainer(&["predict", "--model", "sine.csv", "--data", "sine.csv"], &dir);
+    assert!(
+        stderr(&out).contains("sine.csv: not a weight file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn progress_is_plain_lines_off_a_terminal() {
+    let dir = workdir("progress");
+    let args: Vec<&str> = TRAIN
+        .iter()
+        .filter(|a| **a != "--quiet")
+        .chain(&["--out", "m.nnw"])
+        .copied()
+        .collect();
+    let out = host_trainer(&args, &dir);
+    let text = stderr(&out);
+    assert!(text.contains("epoch     1/20  loss"), "{text}");
+    assert!(
+        text.contains("epoch    20/20  loss") && text.contains("val_loss"),
+        "{text}"
+    );
+    assert!(
+        stdout(&out).contains("validation samples    60"),
+        "{}",
+        stdout(&out)
+    );
+}
