@@ -1,13 +1,19 @@
 //! Batched forward and backward passes over a run-time-shaped network.
 //!
-//! The loops run over a whole mini-batch, with the weights transposed once per batch so the
-//! innermost loop is a contiguous multiply-add over a layer's outputs (vectorised by the
-//! compiler). Each output is still computed as nn-core's `dense_forward` does (bias, then
-//! `+ w·x` in input order), so the batched forward gives nn-core's bits; reported metrics and
-//! golden vectors come from nn-core's own forward all the same.
+//! Activations are stored feature-major, `[feature][sample]`, with the batch padded to a
+//! multiple of [`LANES`]; every loop runs over blocks of [`LANES`] samples held in a local
+//! array, which the compiler keeps in vector registers. Each output is still computed as
+//! nn-core's `dense_forward` does (bias, then `+ w·x` in input order), so the batched forward
+//! gives nn-core's bits; reported metrics and golden vectors come from nn-core's forward all
+//! the same. Sums over the batch (gradients) run in a fixed order: same inputs, same bits.
 
 use nn_core::activation::{activate, activation_backward};
-use nn_core::{LayerSpec, Loss, loss_and_delta};
+use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
+
+/// Samples processed together in the innermost loops.
+pub const LANES: usize = 16;
+
+type Block = [f32; LANES];
 
 /// Buffers for training one network shape on batches of up to `capacity` rows.
 #[derive(Debug)]
@@ -15,42 +21,51 @@ pub struct Engine {
     specs: Vec<LayerSpec>,
     offsets: Vec<usize>,
     capacity: usize,
-    /// Per layer, the weights transposed to `[in][out]`.
-    transposed: Vec<Vec<f32>>,
-    /// Per layer, pre-activations `[rows][out]`.
+    /// Batch capacity rounded up to whole blocks: the stride of every feature row.
+    stride: usize,
+    /// The batch's inputs, `[input][stride]` (padding lanes zero).
+    input: Vec<f32>,
+    /// The batch's targets, `[sample][outputs]`.
+    targets: Vec<f32>,
+    /// Per layer, pre-activations `[out][stride]`.
     pre: Vec<Vec<f32>>,
-    /// Per layer, outputs `[rows][out]`.
+    /// Per layer, outputs `[out][stride]`.
     out: Vec<Vec<f32>>,
-    /// dL/dz of the layer being back-propagated, `[rows][width]`.
+    /// dL/dz of the layer being back-propagated, `[width][stride]`.
     delta: Vec<f32>,
     /// dL/d(input) of that layer, becoming the next delta.
     grad_in: Vec<f32>,
+    /// One sample's values across a layer (softmax and the loss work per sample).
+    column: [Vec<f32>; 3],
 }
 
 impl Engine {
     /// Buffers for a network of `specs` (parameters laid out at `offsets`, as
     /// [`DynNetwork::offsets`](crate::DynNetwork::offsets)) and batches of up to `capacity` rows.
     pub fn new(specs: &[LayerSpec], offsets: &[usize], capacity: usize) -> Engine {
+        let stride = capacity.div_ceil(LANES).max(1) * LANES;
         let widest = specs
             .iter()
             .map(|s| usize::from(s.inputs.max(s.outputs)))
             .max()
             .unwrap_or(0);
+        let (n_in, n_out) = (
+            usize::from(specs[0].inputs),
+            usize::from(specs[specs.len() - 1].outputs),
+        );
+        let rows = |s: &LayerSpec| vec![0.0; stride * usize::from(s.outputs)];
         Engine {
             specs: specs.to_vec(),
             offsets: offsets.to_vec(),
             capacity,
-            transposed: specs.iter().map(|s| vec![0.0; s.weight_count()]).collect(),
-            pre: specs
-                .iter()
-                .map(|s| vec![0.0; capacity * usize::from(s.outputs)])
-                .collect(),
-            out: specs
-                .iter()
-                .map(|s| vec![0.0; capacity * usize::from(s.outputs)])
-                .collect(),
-            delta: vec![0.0; capacity * widest],
-            grad_in: vec![0.0; capacity * widest],
+            stride,
+            input: vec![0.0; stride * n_in],
+            targets: vec![0.0; capacity * n_out],
+            pre: specs.iter().map(rows).collect(),
+            out: specs.iter().map(rows).collect(),
+            delta: vec![0.0; stride * widest],
+            grad_in: vec![0.0; stride * widest],
+            column: [vec![0.0; widest], vec![0.0; widest], vec![0.0; widest]],
         }
     }
 
@@ -59,112 +74,190 @@ impl Engine {
         self.capacity
     }
 
-    /// Forward pass of `rows` samples `x` (`[rows][inputs]`) with parameters `params`.
-    pub fn forward(&mut self, params: &[f32], x: &[f32], rows: usize) {
+    /// Loads sample `x` with targets `t` as row `row` of the batch.
+    pub fn set_sample(&mut self, row: usize, x: &[f32], t: &[f32]) {
+        for (i, &v) in x.iter().enumerate() {
+            self.input[i * self.stride + row] = v;
+        }
+        self.targets[row * t.len()..(row + 1) * t.len()].copy_from_slice(t);
+    }
+
+    /// Zeroes the input lanes from `rows` on, so a short last batch computes nothing stale.
+    fn clear_padding(&mut self, rows: usize) {
+        for row in self.input.chunks_exact_mut(self.stride) {
+            row[rows..].iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+
+    /// Forward pass of the first `rows` samples loaded with [`Engine::set_sample`].
+    pub fn forward(&mut self, params: &[f32], rows: usize) {
         let rows = rows.min(self.capacity);
+        self.clear_padding(rows);
+        let stride = self.stride;
         for (l, spec) in self.specs.iter().enumerate() {
             let (n_in, n_out) = (usize::from(spec.inputs), usize::from(spec.outputs));
-            let layer = &params[self.offsets[l]..self.offsets[l + 1]];
-            let (weights, bias) = layer.split_at(n_in * n_out);
-            let transposed = &mut self.transposed[l];
-            for (o, row) in weights.chunks_exact(n_in).enumerate() {
-                for (i, &w) in row.iter().enumerate() {
-                    transposed[i * n_out + o] = w;
+            let (weights, bias) = params[self.offsets[l]..self.offsets[l + 1]].split_at(n_in * n_out);
+            let (before, rest) = self.out.split_at_mut(l);
+            let input: &[f32] = if l == 0 { &self.input } else { &before[l - 1] };
+            let (pre, out) = (&mut self.pre[l], &mut rest[0]);
+            for ((w_row, &b), z_row) in weights
+                .chunks_exact(n_in)
+                .zip(bias)
+                .zip(pre.chunks_exact_mut(stride))
+            {
+                for (block, z) in z_row.chunks_exact_mut(LANES).enumerate() {
+                    let mut acc: Block = [b; LANES];
+                    for (&w, x_row) in w_row.iter().zip(input.chunks_exact(stride)) {
+                        let x = &x_row[block * LANES..(block + 1) * LANES];
+                        for (a, &x) in acc.iter_mut().zip(x) {
+                            *a += w * x;
+                        }
+                    }
+                    z.copy_from_slice(&acc);
                 }
             }
-            let (before, rest) = self.out.split_at_mut(l);
-            let input: &[f32] = if l == 0 { x } else { &before[l - 1] };
-            let pre = &mut self.pre[l];
-            let out = &mut rest[0];
-            for b in 0..rows {
-                let z = &mut pre[b * n_out..(b + 1) * n_out];
-                z.copy_from_slice(bias);
-                for (&xi, column) in input[b * n_in..(b + 1) * n_in]
-                    .iter()
-                    .zip(transposed.chunks_exact(n_out))
-                {
-                    for (z, &w) in z.iter_mut().zip(column) {
-                        *z += w * xi;
-                    }
-                }
-                let y = &mut out[b * n_out..(b + 1) * n_out];
-                y.copy_from_slice(z);
-                activate(spec.activation, y);
+            out.copy_from_slice(pre);
+            if spec.activation == Activation::Softmax {
+                per_sample(out, n_out, stride, rows, &mut self.column[0], |y| {
+                    activate(Activation::Softmax, y)
+                });
+            } else {
+                activate(spec.activation, out);
             }
         }
     }
 
-    /// The network's outputs after [`Engine::forward`], `[rows][outputs]`.
-    pub fn outputs(&self, rows: usize) -> &[f32] {
-        let last = self.out.len() - 1;
-        let n_out = usize::from(self.specs[last].outputs);
-        &self.out[last][..rows.min(self.capacity) * n_out]
+    /// The output of sample `row` after [`Engine::forward`], into `y`.
+    pub fn output(&self, row: usize, y: &mut [f32]) {
+        let last = &self.out[self.out.len() - 1];
+        for (o, y) in y.iter_mut().enumerate() {
+            *y = last[o * self.stride + row];
+        }
     }
 
-    /// Backward pass after [`Engine::forward`] on the same `x`: adds the gradients of the
-    /// summed loss over the `rows` samples into `grads` (laid out as the parameters) and
-    /// returns that sum. The output layer's delta is nn-core's fused [`loss_and_delta`].
-    pub fn backward(
-        &mut self,
-        params: &[f32],
-        x: &[f32],
-        targets: &[f32],
-        rows: usize,
-        loss: Loss,
-        grads: &mut [f32],
-    ) -> f32 {
+    /// Backward pass after [`Engine::forward`]: adds the gradients of the summed loss over
+    /// the `rows` samples into `grads` (laid out as the parameters) and returns that sum.
+    /// The output layer's delta is nn-core's fused [`loss_and_delta`].
+    pub fn backward(&mut self, params: &[f32], rows: usize, loss: Loss, grads: &mut [f32]) -> f32 {
         let rows = rows.min(self.capacity);
+        let stride = self.stride;
         let last = self.specs.len() - 1;
         let n_out = usize::from(self.specs[last].outputs);
         let mut total = 0.0;
-        for b in 0..rows {
-            let span = b * n_out..(b + 1) * n_out;
+        self.delta[..n_out * stride].iter_mut().for_each(|d| *d = 0.0);
+        let [z, y, d] = &mut self.column;
+        for r in 0..rows {
+            for o in 0..n_out {
+                z[o] = self.pre[last][o * stride + r];
+                y[o] = self.out[last][o * stride + r];
+            }
+            let t = &self.targets[r * n_out..(r + 1) * n_out];
             total += loss_and_delta(
                 loss,
                 self.specs[last].activation,
-                &self.pre[last][span.clone()],
-                &self.out[last][span.clone()],
-                &targets[span.clone()],
-                &mut self.delta[span],
+                &z[..n_out],
+                &y[..n_out],
+                t,
+                &mut d[..n_out],
             );
+            for o in 0..n_out {
+                self.delta[o * stride + r] = d[o];
+            }
         }
         for l in (0..self.specs.len()).rev() {
             let spec = self.specs[l];
             let (n_in, n_out) = (usize::from(spec.inputs), usize::from(spec.outputs));
-            let input: &[f32] = if l == 0 { x } else { &self.out[l - 1] };
+            let input: &[f32] = if l == 0 { &self.input } else { &self.out[l - 1] };
             let (grad_w, grad_b) = grads[self.offsets[l]..self.offsets[l + 1]].split_at_mut(n_in * n_out);
-            for b in 0..rows {
-                let delta = &self.delta[b * n_out..(b + 1) * n_out];
-                let x_b = &input[b * n_in..(b + 1) * n_in];
-                for ((&d, gb), gw) in delta
-                    .iter()
-                    .zip(grad_b.iter_mut())
-                    .zip(grad_w.chunks_exact_mut(n_in))
-                {
-                    *gb += d;
-                    for (gw, &xi) in gw.iter_mut().zip(x_b) {
-                        *gw += d * xi;
-                    }
+            let delta = &self.delta[..n_out * stride];
+            for ((d_row, gb), gw_row) in delta
+                .chunks_exact(stride)
+                .zip(grad_b.iter_mut())
+                .zip(grad_w.chunks_exact_mut(n_in))
+            {
+                *gb += sum(d_row);
+                for (gw, x_row) in gw_row.iter_mut().zip(input.chunks_exact(stride)) {
+                    *gw += dot(d_row, x_row);
                 }
             }
             if l == 0 {
                 break;
             }
             let weights = &params[self.offsets[l]..self.offsets[l] + n_in * n_out];
+            let grad = &mut self.grad_in[..n_in * stride];
+            for (i, g_row) in grad.chunks_exact_mut(stride).enumerate() {
+                for (block, g) in g_row.chunks_exact_mut(LANES).enumerate() {
+                    let mut acc: Block = [0.0; LANES];
+                    for (d_row, w_row) in delta.chunks_exact(stride).zip(weights.chunks_exact(n_in)) {
+                        let w = w_row[i];
+                        for (a, &d) in acc.iter_mut().zip(&d_row[block * LANES..(block + 1) * LANES]) {
+                            *a += w * d;
+                        }
+                    }
+                    g.copy_from_slice(&acc);
+                }
+            }
             let previous = self.specs[l - 1].activation;
-            for b in 0..rows {
-                let delta = &self.delta[b * n_out..(b + 1) * n_out];
-                let grad = &mut self.grad_in[b * n_in..(b + 1) * n_in];
-                grad.iter_mut().for_each(|g| *g = 0.0);
-                for (&d, row) in delta.iter().zip(weights.chunks_exact(n_in)) {
-                    for (g, &w) in grad.iter_mut().zip(row) {
-                        *g += d * w;
+            let y = &self.out[l - 1][..n_in * stride];
+            if previous == Activation::Softmax {
+                let [gy, col, _] = &mut self.column;
+                for r in 0..rows {
+                    for i in 0..n_in {
+                        gy[i] = grad[i * stride + r];
+                        col[i] = y[i * stride + r];
+                    }
+                    activation_backward(previous, &col[..n_in], &mut gy[..n_in]);
+                    for i in 0..n_in {
+                        grad[i * stride + r] = gy[i];
                     }
                 }
-                activation_backward(previous, &self.out[l - 1][b * n_in..(b + 1) * n_in], grad);
+            } else {
+                activation_backward(previous, y, grad);
             }
             std::mem::swap(&mut self.delta, &mut self.grad_in);
         }
         total
     }
+}
+
+/// Applies `f` to each of the first `rows` samples' values across `width` feature rows.
+fn per_sample(
+    values: &mut [f32],
+    width: usize,
+    stride: usize,
+    rows: usize,
+    column: &mut [f32],
+    f: impl Fn(&mut [f32]),
+) {
+    for r in 0..rows {
+        for (i, c) in column[..width].iter_mut().enumerate() {
+            *c = values[i * stride + r];
+        }
+        f(&mut column[..width]);
+        for (i, c) in column[..width].iter().enumerate() {
+            values[i * stride + r] = *c;
+        }
+    }
+}
+
+/// Σ a·b over whole blocks, in a fixed order (lane-wise partial sums, then the lanes).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc: Block = [0.0; LANES];
+    for (a, b) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for ((acc, a), b) in acc.iter_mut().zip(a).zip(b) {
+            *acc += a * b;
+        }
+    }
+    acc.iter().sum()
+}
+
+/// Σ a over whole blocks, in a fixed order.
+fn sum(a: &[f32]) -> f32 {
+    let mut acc: Block = [0.0; LANES];
+    for a in a.chunks_exact(LANES) {
+        for (acc, a) in acc.iter_mut().zip(a) {
+            *acc += a;
+        }
+    }
+    acc.iter().sum()
 }

@@ -99,13 +99,10 @@ pub fn fit(
     progress: &mut dyn FnMut(&EpochReport),
 ) -> Result<History, Error> {
     check_fit(net, train, config)?;
-    let (n_in, n_out) = (net.inputs(), net.outputs());
     let batch = config.batch.min(train.len());
     let mut engine = Engine::new(net.specs(), net.offsets(), batch);
     let mut optimizer = OptimizerState::new(config.optimizer, net.params().len());
     let mut grads = vec![0.0; net.params().len()];
-    let mut x = vec![0.0; batch * n_in];
-    let mut t = vec![0.0; batch * n_out];
     let mut order: Vec<usize> = (0..train.len()).collect();
     let original = net.params().to_vec();
     let mut best = (f32::INFINITY, 0, net.params().to_vec());
@@ -118,12 +115,11 @@ pub fn fit(
         let mut epoch_loss = 0.0f64;
         for chunk in order.chunks(batch) {
             for (row, &i) in chunk.iter().enumerate() {
-                x[row * n_in..(row + 1) * n_in].copy_from_slice(train.x(i));
-                t[row * n_out..(row + 1) * n_out].copy_from_slice(train.y(i));
+                engine.set_sample(row, train.x(i), train.y(i));
             }
             grads.iter_mut().for_each(|g| *g = 0.0);
-            engine.forward(net.params(), &x, chunk.len());
-            let loss = engine.backward(net.params(), &x, &t, chunk.len(), config.loss, &mut grads);
+            engine.forward(net.params(), chunk.len());
+            let loss = engine.backward(net.params(), chunk.len(), config.loss, &mut grads);
             epoch_loss += f64::from(loss);
             optimizer.step(net.params_mut(), &grads, 1.0 / chunk.len() as f32);
         }
