@@ -20,6 +20,9 @@ pub struct BenchArgs {
     /// Run each case this many times and report the best.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Only the cases whose name contains this.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// One benchmark case.
@@ -127,7 +130,10 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         "{:<18} {:>8} {:>6} {:>6} {:>14} {:>10} {:>10} {:>11}",
         "case", "samples", "epochs", "batch", "samples/s", "PyTorch", "Keras", "final loss"
     );
-    for case in cases(args)? {
+    for case in cases(args)?
+        .into_iter()
+        .filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
+    {
         let mut best = 0.0f64;
         let mut loss = 0.0;
         for repeat in 0..args.repeat.max(1) {

@@ -10,10 +10,10 @@
 use nn_core::activation::{activate, activation_backward};
 use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
 
+use crate::gemm::{Accumulate, Strided, gemm};
+
 /// Samples processed together in the innermost loops.
 pub const LANES: usize = 16;
-
-type Block = [f32; LANES];
 
 /// Buffers for training one network shape on batches of up to `capacity` rows.
 #[derive(Debug)]
@@ -25,6 +25,8 @@ pub struct Engine {
     stride: usize,
     /// The batch's inputs, `[input][stride]` (padding lanes zero).
     input: Vec<f32>,
+    /// Per layer, its input sample-major, `[stride][inputs rounded up to LANES]`.
+    samples: Vec<Vec<f32>>,
     /// The batch's targets, `[sample][outputs]`.
     targets: Vec<f32>,
     /// Per layer, pre-activations `[out][stride]`.
@@ -60,6 +62,10 @@ impl Engine {
             capacity,
             stride,
             input: vec![0.0; stride * n_in],
+            samples: specs
+                .iter()
+                .map(|s| vec![0.0; stride * usize::from(s.inputs).div_ceil(LANES) * LANES])
+                .collect(),
             targets: vec![0.0; capacity * n_out],
             pre: specs.iter().map(rows).collect(),
             out: specs.iter().map(rows).collect(),
@@ -100,22 +106,23 @@ impl Engine {
             let (before, rest) = self.out.split_at_mut(l);
             let input: &[f32] = if l == 0 { &self.input } else { &before[l - 1] };
             let (pre, out) = (&mut self.pre[l], &mut rest[0]);
-            for ((w_row, &b), z_row) in weights
-                .chunks_exact(n_in)
-                .zip(bias)
-                .zip(pre.chunks_exact_mut(stride))
-            {
-                for (block, z) in z_row.chunks_exact_mut(LANES).enumerate() {
-                    let mut acc: Block = [b; LANES];
-                    for (&w, x_row) in w_row.iter().zip(input.chunks_exact(stride)) {
-                        let x = &x_row[block * LANES..(block + 1) * LANES];
-                        for (a, &x) in acc.iter_mut().zip(x) {
-                            *a += w * x;
-                        }
-                    }
-                    z.copy_from_slice(&acc);
-                }
-            }
+            let w = Strided {
+                data: weights,
+                row_stride: n_in,
+                col_stride: 1,
+            };
+            gemm(
+                n_out,
+                n_in,
+                w,
+                input,
+                stride,
+                stride,
+                stride,
+                pre,
+                stride,
+                Accumulate::FromBias(bias),
+            );
             out.copy_from_slice(pre);
             if spec.activation == Activation::Softmax {
                 per_sample(out, n_out, stride, rows, &mut self.column[0], |y| {
@@ -170,33 +177,55 @@ impl Engine {
             let input: &[f32] = if l == 0 { &self.input } else { &self.out[l - 1] };
             let (grad_w, grad_b) = grads[self.offsets[l]..self.offsets[l + 1]].split_at_mut(n_in * n_out);
             let delta = &self.delta[..n_out * stride];
-            for ((d_row, gb), gw_row) in delta
-                .chunks_exact(stride)
-                .zip(grad_b.iter_mut())
-                .zip(grad_w.chunks_exact_mut(n_in))
-            {
+            for (d_row, gb) in delta.chunks_exact(stride).zip(grad_b.iter_mut()) {
                 *gb += sum(d_row);
-                for (gw, x_row) in gw_row.iter_mut().zip(input.chunks_exact(stride)) {
-                    *gw += dot(d_row, x_row);
+            }
+            let padded = n_in.div_ceil(LANES) * LANES;
+            let samples = &mut self.samples[l];
+            for (i, x_row) in input.chunks_exact(stride).enumerate() {
+                for (r, &x) in x_row[..rows].iter().enumerate() {
+                    samples[r * padded + i] = x;
                 }
             }
+            let d = Strided {
+                data: delta,
+                row_stride: stride,
+                col_stride: 1,
+            };
+            gemm(
+                n_out,
+                rows,
+                d,
+                samples,
+                padded,
+                padded,
+                n_in,
+                grad_w,
+                n_in,
+                Accumulate::Add,
+            );
             if l == 0 {
                 break;
             }
             let weights = &params[self.offsets[l]..self.offsets[l] + n_in * n_out];
             let grad = &mut self.grad_in[..n_in * stride];
-            for (i, g_row) in grad.chunks_exact_mut(stride).enumerate() {
-                for (block, g) in g_row.chunks_exact_mut(LANES).enumerate() {
-                    let mut acc: Block = [0.0; LANES];
-                    for (d_row, w_row) in delta.chunks_exact(stride).zip(weights.chunks_exact(n_in)) {
-                        let w = w_row[i];
-                        for (a, &d) in acc.iter_mut().zip(&d_row[block * LANES..(block + 1) * LANES]) {
-                            *a += w * d;
-                        }
-                    }
-                    g.copy_from_slice(&acc);
-                }
-            }
+            let w = Strided {
+                data: weights,
+                row_stride: 1,
+                col_stride: n_in,
+            };
+            gemm(
+                n_in,
+                n_out,
+                w,
+                delta,
+                stride,
+                stride,
+                stride,
+                grad,
+                stride,
+                Accumulate::Overwrite,
+            );
             let previous = self.specs[l - 1].activation;
             let y = &self.out[l - 1][..n_in * stride];
             if previous == Activation::Softmax {
@@ -240,20 +269,9 @@ fn per_sample(
     }
 }
 
-/// Σ a·b over whole blocks, in a fixed order (lane-wise partial sums, then the lanes).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc: Block = [0.0; LANES];
-    for (a, b) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
-        for ((acc, a), b) in acc.iter_mut().zip(a).zip(b) {
-            *acc += a * b;
-        }
-    }
-    acc.iter().sum()
-}
-
 /// Σ a over whole blocks, in a fixed order.
 fn sum(a: &[f32]) -> f32 {
-    let mut acc: Block = [0.0; LANES];
+    let mut acc = [0.0f32; LANES];
     for a in a.chunks_exact(LANES) {
         for (acc, a) in acc.iter_mut().zip(a) {
             *acc += a;

@@ -131,7 +131,8 @@ impl OptimizerState {
                     let g = g * scale;
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    *p -= alpha * *m / (libm::sqrtf(*v) + epsilon);
+                    // f32::sqrt is correctly rounded, as libm::sqrtf is: same bits, but vectorised.
+                    *p -= alpha * *m / (v.sqrt() + epsilon);
                 }
             }
         }

@@ -5,11 +5,11 @@ use std::time::Instant;
 use nn_core::{LayerViewMut, Loss};
 
 use crate::data::Dataset;
-use crate::engine::Engine;
 use crate::error::Error;
 use crate::metrics::mean_loss;
 use crate::network::DynNetwork;
 use crate::optim::{Optimizer, OptimizerState};
+use crate::parallel::{self, Half, Shared, split_point};
 use crate::rng::Rng;
 
 /// How to train.
@@ -100,66 +100,127 @@ pub fn fit(
 ) -> Result<History, Error> {
     check_fit(net, train, config)?;
     let batch = config.batch.min(train.len());
-    let mut engine = Engine::new(net.specs(), net.offsets(), batch);
-    let mut optimizer = OptimizerState::new(config.optimizer, net.params().len());
-    let mut grads = vec![0.0; net.params().len()];
-    let mut order: Vec<usize> = (0..train.len()).collect();
+    let threaded = parallel::two_cores() && split_point(batch) < batch;
     let original = net.params().to_vec();
-    let mut best = (f32::INFINITY, 0, net.params().to_vec());
-    let mut history = History::default();
-    for epoch in 1..=config.epochs {
-        let started = Instant::now();
-        if config.shuffle {
-            rng.shuffle(&mut order);
+    let (shared, mut own) = Shared::new(net.specs(), net.offsets(), original.clone(), batch, config.loss);
+    let mut run = Run {
+        net,
+        train,
+        val,
+        config,
+        rng,
+        shared: &shared,
+        own: &mut own,
+        threaded,
+        batch,
+    };
+    let result = std::thread::scope(|scope| {
+        if threaded {
+            scope.spawn(|| shared.serve());
         }
-        let mut epoch_loss = 0.0f64;
-        for chunk in order.chunks(batch) {
-            for (row, &i) in chunk.iter().enumerate() {
-                engine.set_sample(row, train.x(i), train.y(i));
+        let result = run.epochs(progress);
+        shared.stop();
+        result
+    });
+    if result.is_err() {
+        run.net.params_mut().copy_from_slice(&original);
+    }
+    result
+}
+
+/// One training run in progress.
+struct Run<'r, 'd> {
+    net: &'r mut DynNetwork,
+    train: &'d Dataset,
+    val: Option<&'d Dataset>,
+    config: &'r TrainConfig,
+    rng: &'r mut Rng,
+    shared: &'r Shared,
+    own: &'r mut Half,
+    threaded: bool,
+    batch: usize,
+}
+
+impl Run<'_, '_> {
+    fn epochs(&mut self, progress: &mut dyn FnMut(&EpochReport)) -> Result<History, Error> {
+        let config = self.config;
+        let mut optimizer = OptimizerState::new(config.optimizer, self.net.params().len());
+        let mut grads = vec![0.0; self.net.params().len()];
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        let mut best = (f32::INFINITY, 0, self.net.params().to_vec());
+        let mut history = History::default();
+        for epoch in 1..=config.epochs {
+            let started = Instant::now();
+            if config.shuffle {
+                self.rng.shuffle(&mut order);
             }
-            grads.iter_mut().for_each(|g| *g = 0.0);
-            engine.forward(net.params(), chunk.len());
-            let loss = engine.backward(net.params(), chunk.len(), config.loss, &mut grads);
-            epoch_loss += f64::from(loss);
-            optimizer.step(net.params_mut(), &grads, 1.0 / chunk.len() as f32);
+            let mut epoch_loss = 0.0f64;
+            for chunk in order.chunks(self.batch) {
+                let (first, second) = chunk.split_at(split_point(chunk.len()));
+                let train = self.train;
+                self.own.load(first.iter().map(|&i| (train.x(i), train.y(i))));
+                self.shared
+                    .helper()
+                    .load(second.iter().map(|&i| (train.x(i), train.y(i))));
+                self.shared.compute(self.own, self.threaded);
+                let helper = self.shared.helper();
+                for ((g, a), b) in grads.iter_mut().zip(&self.own.grads).zip(&helper.grads) {
+                    *g = a + b;
+                }
+                epoch_loss += f64::from(self.own.loss) + f64::from(helper.loss);
+                drop(helper);
+                let mut params = self
+                    .shared
+                    .params
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                optimizer.step(&mut params, &grads, 1.0 / chunk.len() as f32);
+            }
+            history.train_seconds += started.elapsed().as_secs_f64();
+            history.samples += self.train.len() as u64;
+            self.net.params_mut().copy_from_slice(
+                &self
+                    .shared
+                    .params
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            let loss = (epoch_loss / self.train.len() as f64) as f32;
+            if !loss.is_finite() || self.net.params().iter().any(|p| !p.is_finite()) {
+                return Err(Error::Diverged { epoch, loss });
+            }
+            let val_loss = self
+                .val
+                .filter(|v| !v.is_empty())
+                .map(|v| mean_loss(self.net, v, config.loss));
+            history.loss.push(loss);
+            history.val_loss.extend(val_loss);
+            progress(&EpochReport {
+                epoch,
+                epochs: config.epochs,
+                loss,
+                val_loss,
+            });
+            let monitored = val_loss.unwrap_or(loss);
+            if monitored < best.0 {
+                best = (monitored, epoch, self.net.params().to_vec());
+            }
+            if config
+                .patience
+                .is_some_and(|p| val_loss.is_some() && epoch - best.1 >= p)
+            {
+                history.stopped_early = true;
+                break;
+            }
         }
-        history.train_seconds += started.elapsed().as_secs_f64();
-        history.samples += train.len() as u64;
-        let loss = (epoch_loss / train.len() as f64) as f32;
-        if !loss.is_finite() || net.params().iter().any(|p| !p.is_finite()) {
-            net.params_mut().copy_from_slice(&original);
-            return Err(Error::Diverged { epoch, loss });
+        if config.patience.is_some() && best.1 > 0 {
+            self.net.params_mut().copy_from_slice(&best.2);
+            history.best_epoch = best.1;
+        } else {
+            history.best_epoch = history.loss.len();
         }
-        let val_loss = val
-            .filter(|v| !v.is_empty())
-            .map(|v| mean_loss(net, v, config.loss));
-        history.loss.push(loss);
-        history.val_loss.extend(val_loss);
-        progress(&EpochReport {
-            epoch,
-            epochs: config.epochs,
-            loss,
-            val_loss,
-        });
-        let monitored = val_loss.unwrap_or(loss);
-        if monitored < best.0 {
-            best = (monitored, epoch, net.params().to_vec());
-        }
-        if config
-            .patience
-            .is_some_and(|p| val_loss.is_some() && epoch - best.1 >= p)
-        {
-            history.stopped_early = true;
-            break;
-        }
+        Ok(history)
     }
-    if config.patience.is_some() && best.1 > 0 {
-        net.params_mut().copy_from_slice(&best.2);
-        history.best_epoch = best.1;
-    } else {
-        history.best_epoch = history.loss.len();
-    }
-    Ok(history)
 }
 
 /// Trains any network seen through nn-core's layer view (a typed network, for one): its
