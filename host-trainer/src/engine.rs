@@ -1,15 +1,17 @@
 //! Batched forward and backward passes over a run-time-shaped network.
 //!
 //! Activations are stored feature-major, `[feature][sample]`, with the batch padded to a
-//! multiple of [`LANES`]; every loop runs over blocks of [`LANES`] samples held in a local
-//! array, which the compiler keeps in vector registers. Each output is still computed as
-//! nn-core's `dense_forward` does (bias, then `+ w·x` in input order), so the batched forward
-//! gives nn-core's bits; reported metrics and golden vectors come from nn-core's forward all
-//! the same. Sums over the batch (gradients) run in a fixed order: same inputs, same bits.
+//! multiple of [`LANES`]; the matrix products run in register tiles ([`crate::gemm`]). Each
+//! pre-activation is computed as nn-core's `dense_forward` does (bias, then `+ w·x` in input
+//! order), so with linear, ReLU, leaky ReLU and softmax layers the batched forward gives
+//! nn-core's bits; tanh and sigmoid use vectorised approximations a few ulp from libm
+//! ([`crate::fastmath`]). Reported metrics and golden vectors come from nn-core's forward
+//! either way. Sums over the batch (gradients) run in a fixed order: same inputs, same bits.
 
 use nn_core::activation::{activate, activation_backward};
 use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
 
+use crate::fastmath;
 use crate::gemm::{Accumulate, Strided, gemm};
 
 /// Samples processed together in the innermost loops.
@@ -123,13 +125,11 @@ impl Engine {
                 stride,
                 Accumulate::FromBias(bias),
             );
-            out.copy_from_slice(pre);
+            activate_batch(spec.activation, pre, out);
             if spec.activation == Activation::Softmax {
                 per_sample(out, n_out, stride, rows, &mut self.column[0], |y| {
                     activate(Activation::Softmax, y)
                 });
-            } else {
-                activate(spec.activation, out);
             }
         }
     }
@@ -183,8 +183,8 @@ impl Engine {
             let padded = n_in.div_ceil(LANES) * LANES;
             let samples = &mut self.samples[l];
             for (i, x_row) in input.chunks_exact(stride).enumerate() {
-                for (r, &x) in x_row[..rows].iter().enumerate() {
-                    samples[r * padded + i] = x;
+                for (s, &x) in samples[i..].iter_mut().step_by(padded).zip(&x_row[..rows]) {
+                    *s = x;
                 }
             }
             let d = Strided {
@@ -246,6 +246,27 @@ impl Engine {
             std::mem::swap(&mut self.delta, &mut self.grad_in);
         }
         total
+    }
+}
+
+/// `out = activation(pre)` element-wise over a whole feature-major buffer, in one pass:
+/// nn-core's formulas, with tanh and sigmoid in their vectorised forms (see
+/// [`crate::fastmath`]). Softmax, which is not element-wise, is copied here and applied per
+/// sample by the caller.
+fn activate_batch(activation: Activation, pre: &[f32], out: &mut [f32]) {
+    let pairs = out.iter_mut().zip(pre);
+    match activation {
+        Activation::Identity | Activation::Softmax => pairs.for_each(|(y, &z)| *y = z),
+        Activation::Relu => pairs.for_each(|(y, &z)| *y = if z > 0.0 { z } else { 0.0 }),
+        Activation::LeakyRelu => pairs.for_each(|(y, &z)| {
+            *y = if z > 0.0 {
+                z
+            } else {
+                nn_core::activation::LEAKY_RELU_SLOPE * z
+            }
+        }),
+        Activation::Tanh => pairs.for_each(|(y, &z)| *y = fastmath::tanh(z)),
+        Activation::Sigmoid => pairs.for_each(|(y, &z)| *y = fastmath::sigmoid(z)),
     }
 }
 

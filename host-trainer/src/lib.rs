@@ -28,6 +28,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod fastmath;
 pub mod gemm;
 pub mod metrics;
 pub mod network;

@@ -2,26 +2,27 @@
 //! while the caller computes the first.
 //!
 //! A batch is always split the same way (at a whole block of samples) and the two halves'
-//! gradients are added in the same order, so the result does not depend on how many cores
-//! there are: with one core, the caller computes both halves itself and gets the same bits.
-//! The helper waits for work by spinning (then yielding), because a batch of a small network
-//! takes microseconds, less than waking a sleeping thread.
+//! gradients are added in the same order, so the result does not depend on the number of
+//! threads: with one, the caller computes both halves itself and gets the same bits.
+//! The helper waits for work by spinning briefly, then yielding, because a batch of a small
+//! network takes microseconds, less than waking a sleeping thread.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
 use nn_core::{LayerSpec, Loss};
 
+use crate::data::Dataset;
 use crate::engine::{Engine, LANES};
 
-/// One half of a batch: its engine, gradients and loss.
+/// One half of a batch: its samples, engine, gradients and loss.
 #[derive(Debug)]
 pub struct Half {
+    /// The half's samples, as indices into the training data.
+    pub samples: Vec<usize>,
     engine: Engine,
     /// Gradients of the half's summed loss.
     pub grads: Vec<f32>,
-    /// Samples loaded.
-    pub rows: usize,
     /// The half's summed loss.
     pub loss: f32,
 }
@@ -29,29 +30,26 @@ pub struct Half {
 impl Half {
     fn new(specs: &[LayerSpec], offsets: &[usize], capacity: usize, params: usize) -> Half {
         Half {
+            samples: Vec::with_capacity(capacity),
             engine: Engine::new(specs, offsets, capacity),
             grads: vec![0.0; params],
-            rows: 0,
             loss: 0.0,
         }
     }
 
-    /// Loads `samples` (feature and target slices) as this half's batch.
-    pub fn load<'d>(&mut self, samples: impl Iterator<Item = (&'d [f32], &'d [f32])>) {
-        self.rows = 0;
-        for (x, t) in samples {
-            self.engine.set_sample(self.rows, x, t);
-            self.rows += 1;
-        }
-    }
-
-    fn compute(&mut self, params: &[f32], loss: Loss) {
+    /// Loads the half's samples from `data`, then runs forward and backward.
+    fn compute(&mut self, data: &Dataset, params: &[f32], loss: Loss) {
         self.grads.iter_mut().for_each(|g| *g = 0.0);
         self.loss = 0.0;
-        if self.rows > 0 {
-            self.engine.forward(params, self.rows);
-            self.loss = self.engine.backward(params, self.rows, loss, &mut self.grads);
+        let rows = self.samples.len();
+        if rows == 0 {
+            return;
         }
+        for (row, &i) in self.samples.iter().enumerate() {
+            self.engine.set_sample(row, data.x(i), data.y(i));
+        }
+        self.engine.forward(params, rows);
+        self.loss = self.engine.backward(params, rows, loss, &mut self.grads);
     }
 }
 
@@ -66,7 +64,8 @@ pub fn split_point(rows: usize) -> usize {
 
 /// The state the caller and the helper share.
 #[derive(Debug)]
-pub struct Shared {
+pub struct Shared<'d> {
+    data: &'d Dataset,
     /// The parameters: read by both halves, written by the optimizer between batches.
     pub params: RwLock<Vec<f32>>,
     helper: Mutex<Half>,
@@ -76,24 +75,23 @@ pub struct Shared {
     loss: Loss,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Shared {
-    /// Shared state for training `params` of a network of `specs` with batches of `batch`.
+impl<'d> Shared<'d> {
+    /// Shared state for training `params` of a network of `specs` (parameters at `offsets`)
+    /// on `data` with batches of up to `batch` samples; also returns the caller's half.
     pub fn new(
+        data: &'d Dataset,
         specs: &[LayerSpec],
         offsets: &[usize],
         params: Vec<f32>,
         batch: usize,
         loss: Loss,
-    ) -> (Shared, Half) {
+    ) -> (Shared<'d>, Half) {
         let first = split_point(batch);
         let n = params.len();
         let own = Half::new(specs, offsets, first, n);
         let helper = Half::new(specs, offsets, (batch - first).max(1), n);
         let shared = Shared {
+            data,
             params: RwLock::new(params),
             helper: Mutex::new(helper),
             posted: AtomicUsize::new(0),
@@ -104,28 +102,25 @@ impl Shared {
         (shared, own)
     }
 
-    /// The helper's half, to load its samples or read its results.
+    /// The helper's half, to give it its samples or read its results.
     pub fn helper(&self) -> MutexGuard<'_, Half> {
-        lock(&self.helper)
+        self.helper.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Computes both halves: `own` here, the helper's on the helper thread if `threaded`
     /// (then [`Shared::serve`] must be running), else here after `own`.
     pub fn compute(&self, own: &mut Half, threaded: bool) {
-        let helper_has_work = self.helper().rows > 0;
+        let helper_has_work = !self.helper().samples.is_empty();
         let ticket = if threaded && helper_has_work {
             self.posted.fetch_add(1, Ordering::AcqRel) + 1
         } else {
             0
         };
         {
-            let params = self
-                .params
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            own.compute(&params, self.loss);
+            let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
+            own.compute(self.data, &params, self.loss);
             if ticket == 0 {
-                self.helper().compute(&params, self.loss);
+                self.helper().compute(self.data, &params, self.loss);
             }
         }
         if ticket != 0 {
@@ -143,11 +138,8 @@ impl Shared {
             }
             done += 1;
             {
-                let params = self
-                    .params
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                self.helper().compute(&params, self.loss);
+                let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
+                self.helper().compute(self.data, &params, self.loss);
             }
             self.finished.store(done, Ordering::Release);
         }
@@ -159,11 +151,12 @@ impl Shared {
     }
 }
 
-/// Spins until `ready`, yielding the core after a while.
+/// Spins until `ready`, yielding the core after a short while (so an oversubscribed machine,
+/// e.g. tests running in parallel, is not starved by waiting threads).
 fn wait_until(ready: impl Fn() -> bool) {
     let mut spins = 0u32;
     while !ready() {
-        if spins < 20_000 {
+        if spins < 500 {
             spins += 1;
             std::hint::spin_loop();
         } else {

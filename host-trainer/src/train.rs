@@ -28,10 +28,14 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Shuffle the training samples at the start of every epoch.
     pub shuffle: bool,
+    /// Threads on a batch: 2 runs a helper on the second half of each batch, 1 computes
+    /// both halves on the caller's thread. The result is the same bits either way.
+    pub threads: usize,
 }
 
 impl TrainConfig {
-    /// Keras-like defaults: Adam, 10 epochs, batch 32, shuffled, no early stopping.
+    /// Keras-like defaults: Adam, 10 epochs, batch 32, shuffled, no early stopping, two
+    /// threads where there are two cores.
     pub fn new(loss: Loss) -> TrainConfig {
         TrainConfig {
             loss,
@@ -40,6 +44,7 @@ impl TrainConfig {
             batch: 32,
             patience: None,
             shuffle: true,
+            threads: if parallel::two_cores() { 2 } else { 1 },
         }
     }
 }
@@ -100,9 +105,16 @@ pub fn fit(
 ) -> Result<History, Error> {
     check_fit(net, train, config)?;
     let batch = config.batch.min(train.len());
-    let threaded = parallel::two_cores() && split_point(batch) < batch;
+    let threaded = config.threads >= 2 && split_point(batch) < batch;
     let original = net.params().to_vec();
-    let (shared, mut own) = Shared::new(net.specs(), net.offsets(), original.clone(), batch, config.loss);
+    let (shared, mut own) = Shared::new(
+        train,
+        net.specs(),
+        net.offsets(),
+        original.clone(),
+        batch,
+        config.loss,
+    );
     let mut run = Run {
         net,
         train,
@@ -135,7 +147,7 @@ struct Run<'r, 'd> {
     val: Option<&'d Dataset>,
     config: &'r TrainConfig,
     rng: &'r mut Rng,
-    shared: &'r Shared,
+    shared: &'r Shared<'d>,
     own: &'r mut Half,
     threaded: bool,
     batch: usize,
@@ -157,11 +169,13 @@ impl Run<'_, '_> {
             let mut epoch_loss = 0.0f64;
             for chunk in order.chunks(self.batch) {
                 let (first, second) = chunk.split_at(split_point(chunk.len()));
-                let train = self.train;
-                self.own.load(first.iter().map(|&i| (train.x(i), train.y(i))));
-                self.shared
-                    .helper()
-                    .load(second.iter().map(|&i| (train.x(i), train.y(i))));
+                self.own.samples.clear();
+                self.own.samples.extend_from_slice(first);
+                {
+                    let mut helper = self.shared.helper();
+                    helper.samples.clear();
+                    helper.samples.extend_from_slice(second);
+                }
                 self.shared.compute(self.own, self.threaded);
                 let helper = self.shared.helper();
                 for ((g, a), b) in grads.iter_mut().zip(&self.own.grads).zip(&helper.grads) {

@@ -125,10 +125,25 @@ fn train_writes_the_model_and_its_companions() {
 }
 
 #[test]
-fn the_same_seed_writes_the_same_bytes() {
+fn the_same_seed_writes_the_same_bytes_with_one_thread_or_two() {
     let dir = workdir("seed");
-    for (seed, out) in [("5", "a.nnw"), ("5", "b.nnw"), ("6", "c.nnw")] {
-        let run = train(&dir, &["--seed", seed, "--out", out, "--name", "m"]);
+    let runs = [("5", "a.nnw", "2"), ("5", "b.nnw", "1"), ("6", "c.nnw", "2")];
+    for (seed, out, threads) in runs {
+        let run = train(
+            &dir,
+            &[
+                "--seed",
+                seed,
+                "--out",
+                out,
+                "--name",
+                "m",
+                "--batch",
+                "64",
+                "--threads",
+                threads,
+            ],
+        );
         assert!(run.status.success(), "{}", stderr(&run));
     }
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
