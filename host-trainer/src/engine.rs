@@ -167,8 +167,8 @@ impl Engine {
                 t,
                 &mut d[..n_out],
             );
-            for o in 0..n_out {
-                self.delta[o * stride + r] = d[o];
+            for (row, &d) in self.delta.chunks_exact_mut(stride).zip(&d[..n_out]) {
+                row[r] = d;
             }
         }
         for l in (0..self.specs.len()).rev() {

@@ -6,6 +6,8 @@
 //! against libm is measured in `tests/fastmath.rs` (a few ulp). They are used for training
 //! only: metrics, golden vectors and the board use nn-core's libm forward.
 
+#![allow(clippy::excessive_precision)] // Cephes' coefficients, as published
+
 const LOG2_E: f32 = core::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;

@@ -8,13 +8,14 @@
 
 use crate::engine::LANES;
 
-/// Rows of `c` computed together.
-pub const TILE_M: usize = 4;
+/// Rows of `c` computed together: 8 tiles of 16 lanes fill half of AVX-512's 32 vector
+/// registers; with 16 registers (AVX2) 4 rows keep the tile out of memory.
+pub const TILE_M: usize = if cfg!(target_feature = "avx512f") { 8 } else { 4 };
 
 /// How a tile of `c` starts and ends.
 #[derive(Clone, Copy, Debug)]
 pub enum Accumulate<'a> {
-    /// c = init[m] + Σ (the forward pass: init is the bias).
+    /// `c = init[m] + Σ` (the forward pass: `init` is the bias).
     FromBias(&'a [f32]),
     /// c = Σ.
     Overwrite,
