@@ -43,3 +43,22 @@ impl Synthetic {
         csv
     }
 }
+
+/// The mean squared error of the least-squares line through `rows` (in f64): the floor that
+/// any network of linear layers (a straight line, however many layers) can reach. On the
+/// tutorial's y = x² for x uniform in [0, 1) it is about 1/180: a parabola is not a line.
+pub fn best_line_mse(rows: &[(f32, f32)]) -> f64 {
+    let n = rows.len() as f64;
+    let mx = rows.iter().map(|r| f64::from(r.0)).sum::<f64>() / n;
+    let my = rows.iter().map(|r| f64::from(r.1)).sum::<f64>() / n;
+    let sxy: f64 = rows
+        .iter()
+        .map(|&(x, y)| (f64::from(x) - mx) * (f64::from(y) - my))
+        .sum();
+    let sxx: f64 = rows.iter().map(|&(x, _)| (f64::from(x) - mx).powi(2)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    rows.iter()
+        .map(|&(x, y)| (my + slope * (f64::from(x) - mx) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / n
+}

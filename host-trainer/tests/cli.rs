@@ -332,3 +332,44 @@ fn progress_is_plain_lines_off_a_terminal() {
         stdout(&out)
     );
 }
+
+/// `scripts/examples.sh` (the README's examples from the command line) reaches the accuracy
+/// the issue asks of each example.
+#[test]
+fn the_readme_examples_work_from_the_command_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let work = std::env::temp_dir().join(format!("host-trainer-examples-{}", std::process::id()));
+    let out = Command::new(root.join("scripts/examples.sh"))
+        .arg(&work)
+        .env("HOST_TRAINER", env!("CARGO_BIN_EXE_host-trainer"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results: std::collections::HashMap<String, serde_json::Value> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(name, json)| (name.to_owned(), serde_json::from_str(json).unwrap()))
+        .collect();
+    let metric = |name: &str, key: &str| results[name][key].as_f64().unwrap();
+    let rows: Vec<(f32, f32)> = std::fs::read_to_string(work.join("square.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split_once(',')
+                .map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap()))
+                .unwrap()
+        })
+        .collect();
+    let floor = host_trainer::synth::best_line_mse(&rows);
+    assert!(
+        metric("tutorial-1-1-1", "mse") <= floor * 1.05,
+        "{results:?}, floor {floor}"
+    );
+    assert!(
+        metric("tutorial-1-16-1", "mse") < floor * 0.2,
+        "{results:?}, floor {floor}"
+    );
+    assert!(metric("sine", "mse") <= 0.0015, "{results:?}");
+    assert!(metric("digits", "accuracy") >= 0.97, "{results:?}");
+}

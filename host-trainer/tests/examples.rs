@@ -8,22 +8,6 @@ use host_trainer::{
 };
 use nn_core::{Init, Loss};
 
-/// Least-squares line through the points, in f64: the best any straight line can do.
-fn best_line_mse(rows: &[(f32, f32)]) -> f64 {
-    let n = rows.len() as f64;
-    let (sx, sy) = rows
-        .iter()
-        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x as f64, b + y as f64));
-    let (mx, my) = (sx / n, sy / n);
-    let sxy: f64 = rows.iter().map(|&(x, y)| (x as f64 - mx) * (y as f64 - my)).sum();
-    let sxx: f64 = rows.iter().map(|&(x, _)| (x as f64 - mx).powi(2)).sum();
-    let slope = sxy / sxx;
-    rows.iter()
-        .map(|&(x, y)| (my + slope * (x as f64 - mx) - y as f64).powi(2))
-        .sum::<f64>()
-        / n
-}
-
 fn tutorial(layers: &str, seed: u64) -> (f32, f64) {
     tutorial_with(layers, seed, Init::GlorotUniform, 1e-3)
 }
@@ -40,7 +24,7 @@ fn tutorial_with(layers: &str, seed: u64, init: Init, lr: f32) -> (f32, f64) {
     fit(&mut net, &data, None, &config, &mut rng, &mut |_| {}).unwrap();
     (
         evaluate(&net, &data, Loss::MeanSquaredError).mse,
-        best_line_mse(&rows),
+        host_trainer::synth::best_line_mse(&rows),
     )
 }
 
