@@ -274,8 +274,9 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     let inputs = table.columns.len().saturating_sub(1);
     table.column(&args.target)?;
     let mut net = DynNetwork::from_spec(inputs, &args.layers)?;
-    let last = net.specs()[net.specs().len() - 1].activation;
-    let loss = args.loss.map_or_else(|| Task::default_loss(last), Loss::from);
+    let loss = args
+        .loss
+        .map_or_else(|| Task::default_loss(net.output_activation()), Loss::from);
     let task = Task::for_loss(loss, net.outputs())?;
     let raw = Dataset::from_table(&table, &args.target, task)?;
     let optimizer = match args.optimizer {
@@ -452,21 +453,29 @@ fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     })
 }
 
+/// A data file's feature columns must be the model's inputs.
+fn check_feature_count(file: &Path, features: usize, inputs: usize) -> Result<(), Error> {
+    if features == inputs {
+        Ok(())
+    } else {
+        Err(DataError::FeatureCount {
+            file: file.to_path_buf(),
+            features,
+            inputs,
+        }
+        .into())
+    }
+}
+
 fn eval(args: EvalArgs) -> Result<(), Error> {
     let model = load_model(&args.model)?;
     let table = Table::read_csv(&args.data)?;
-    let last = model.net.specs()[model.net.specs().len() - 1].activation;
-    let loss = args.loss.map_or_else(|| Task::default_loss(last), Loss::from);
+    let loss = args
+        .loss
+        .map_or_else(|| Task::default_loss(model.net.output_activation()), Loss::from);
     let task = Task::for_loss(loss, model.net.outputs())?;
     let mut data = Dataset::from_table(&table, &args.target, task)?;
-    if data.feature_count() != model.net.inputs() {
-        return Err(DataError::FeatureCount {
-            file: args.data.clone(),
-            features: data.feature_count(),
-            inputs: model.net.inputs(),
-        }
-        .into());
-    }
+    check_feature_count(&args.data, data.feature_count(), model.net.inputs())?;
     if let Some(s) = &model.scaling {
         s.apply(&mut data);
     }
@@ -503,14 +512,7 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
     let table = Table::read_csv(&args.data)?;
     let skip = args.target.as_deref().map(|t| table.column(t)).transpose()?;
     let columns: Vec<usize> = (0..table.columns.len()).filter(|&c| Some(c) != skip).collect();
-    if columns.len() != model.net.inputs() {
-        return Err(DataError::FeatureCount {
-            file: args.data.clone(),
-            features: columns.len(),
-            inputs: model.net.inputs(),
-        }
-        .into());
-    }
+    check_feature_count(&args.data, columns.len(), model.net.inputs())?;
     let mut predictor = Predictor::new(&model.net);
     let mut csv: String = (0..model.net.outputs())
         .map(|o| format!("output_{o}"))

@@ -158,6 +158,11 @@ impl DynNetwork {
         usize::from(self.specs[0].inputs)
     }
 
+    /// Activation of the last layer.
+    pub fn output_activation(&self) -> Activation {
+        self.specs[self.specs.len() - 1].activation
+    }
+
     /// Outputs of the last layer.
     pub fn outputs(&self) -> usize {
         usize::from(self.specs[self.specs.len() - 1].outputs)
