@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Cargo's runner for the firmware: boots the ELF in QEMU with a weight file in the model
+# flash region, and exits with the firmware's status.
+#   qemu-run.sh FIRMWARE.elf [MODEL.nnw | none]
+# Without a model argument it uses $FIRMWARE_MODEL, else the demo's model
+# (../target/demo/sine.nnw, written by scripts/demo.sh). `none` boots with the region empty.
+# thumbv6m builds run on the `microbit` machine (Cortex-M0), others on `mps2-an386`
+# (Cortex-M4F). -icount shift=10 makes the emulated clock count instructions, so the
+# firmware's instruction counts repeat exactly.
+set -euo pipefail
+elf=$1
+here=$(cd "$(dirname "$0")" && pwd)
+model=${2:-${FIRMWARE_MODEL:-$here/../target/demo/sine.nnw}}
+case "$elf" in
+  *thumbv6m*) machine=(-machine microbit) ;;
+  *) machine=(-machine mps2-an386 -cpu cortex-m4) ;;
+esac
+addr=$(arm-none-eabi-nm "$elf" | awk '$3 == "__model_start" { print "0x" $1 }')
+if [ -z "$addr" ]; then
+  echo "qemu-run.sh: no __model_start symbol in $elf" >&2
+  exit 2
+fi
+loader=()
+if [ "$model" != none ]; then
+  if [ ! -f "$model" ]; then
+    echo "qemu-run.sh: no weight file $model (run scripts/demo.sh, or pass MODEL.nnw)" >&2
+    exit 2
+  fi
+  loader=(-device "loader,file=$model,addr=$addr")
+fi
+exec timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm "${machine[@]}" -nographic -monitor none -serial none \
+  -semihosting-config enable=on,target=native -icount shift=10 -kernel "$elf" "${loader[@]}"

@@ -1,0 +1,157 @@
+//! Everything that touches the hardware, and all of the firmware's `unsafe`: the model's
+//! flash region, exiting, counting instructions, and measuring the stack by painting it.
+
+use cortex_m_semihosting::debug;
+
+unsafe extern "C" {
+    /// First byte of the flash region reserved for the weight file (memory/*.x).
+    static __model_start: u8;
+    /// One past its last byte.
+    static __model_end: u8;
+}
+
+/// The weight file's flash region: read-only bytes, placed by QEMU's loader or a flashing tool.
+pub fn model_region() -> &'static [u8] {
+    let start = &raw const __model_start as usize;
+    let end = &raw const __model_end as usize;
+    // SAFETY: the linker script reserves [start, end) in flash for the weight file; this
+    // program never writes flash, so the bytes are valid and unchanging for 'static.
+    unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(start), end - start) }
+}
+
+/// Ends the program (QEMU exits with status 0 or 1).
+pub fn exit(success: bool) -> ! {
+    debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// Reads and writes a 32-bit memory-mapped register.
+mod mmio {
+    pub fn write(address: usize, value: u32) {
+        // SAFETY: only called with the timer register addresses of this board.
+        unsafe { core::ptr::write_volatile(core::ptr::with_exposed_provenance_mut::<u32>(address), value) }
+    }
+
+    pub fn read(address: usize) -> u32 {
+        // SAFETY: as above.
+        unsafe { core::ptr::read_volatile(core::ptr::with_exposed_provenance::<u32>(address)) }
+    }
+}
+
+/// An instruction counter. Under QEMU with `-icount shift=10` every instruction advances
+/// the emulated clock by 1024 ns, so a timer's ticks count instructions exactly.
+#[cfg(board = "mps2-an386")]
+mod counter {
+    use super::mmio;
+
+    /// CMSDK TIMER0: CTRL at +0, VALUE (counting down) at +4, RELOAD at +8; 25 MHz.
+    const TIMER0: usize = 0x4000_0000;
+    /// Timer ticks per instruction, times 10 (25 MHz x 1024 ns = 25.6).
+    const TICKS_PER_INSN_X10: u64 = 256;
+
+    pub fn start() {
+        mmio::write(TIMER0, 0);
+        mmio::write(TIMER0 + 8, u32::MAX);
+        mmio::write(TIMER0 + 4, u32::MAX);
+        mmio::write(TIMER0, 1);
+    }
+
+    /// Ticks since `start`.
+    pub fn now() -> u32 {
+        u32::MAX - mmio::read(TIMER0 + 4)
+    }
+
+    pub fn instructions(ticks: u32) -> u32 {
+        ((u64::from(ticks) * 10 + TICKS_PER_INSN_X10 / 2) / TICKS_PER_INSN_X10) as u32
+    }
+}
+
+/// nRF51 TIMER0 at 16 MHz, 32-bit, read by a capture task.
+#[cfg(board = "microbit")]
+mod counter {
+    use super::mmio;
+
+    const TIMER0: usize = 0x4000_8000;
+    /// Ticks per instruction, times 1000 (16 MHz x 1024 ns = 16.384).
+    const TICKS_PER_INSN_X1000: u64 = 16_384;
+
+    pub fn start() {
+        mmio::write(TIMER0 + 0x004, 1); // TASKS_STOP
+        mmio::write(TIMER0 + 0x00C, 1); // TASKS_CLEAR
+        mmio::write(TIMER0 + 0x504, 0); // MODE: timer
+        mmio::write(TIMER0 + 0x508, 3); // BITMODE: 32 bits
+        mmio::write(TIMER0 + 0x510, 0); // PRESCALER: 16 MHz
+        mmio::write(TIMER0, 1); // TASKS_START
+    }
+
+    pub fn now() -> u32 {
+        mmio::write(TIMER0 + 0x040, 1); // TASKS_CAPTURE[0]
+        mmio::read(TIMER0 + 0x540) // CC[0]
+    }
+
+    pub fn instructions(ticks: u32) -> u32 {
+        ((u64::from(ticks) * 1000 + TICKS_PER_INSN_X1000 / 2) / TICKS_PER_INSN_X1000) as u32
+    }
+}
+
+/// On a real board: the DWT cycle counter (cycles, not instructions).
+#[cfg(board = "nrf52840")]
+mod counter {
+    pub fn start() {
+        // SAFETY: the program is single-threaded and owns the core peripherals here.
+        let mut core = unsafe { cortex_m::Peripherals::steal() };
+        core.DCB.enable_trace();
+        cortex_m::peripheral::DWT::unlock();
+        core.DWT.set_cycle_count(0);
+        core.DWT.enable_cycle_counter();
+    }
+
+    pub fn now() -> u32 {
+        cortex_m::peripheral::DWT::cycle_count()
+    }
+
+    pub fn instructions(ticks: u32) -> u32 {
+        ticks
+    }
+}
+
+/// What one call cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Cost {
+    /// Instructions executed (cycles on a real board).
+    pub instructions: u32,
+    /// Peak stack below the caller's frame, in bytes.
+    pub stack_bytes: u32,
+}
+
+/// Bytes of stack painted below the current frame before a measured call.
+const PAINT_BYTES: usize = 4096;
+const PAINT: u32 = 0x5AA5_C33C;
+
+/// Runs `f` once, counting its instructions and the stack it touches: the stack below this
+/// frame is painted with a pattern first, and afterwards the deepest word no longer holding
+/// the pattern marks the peak. (QEMU does not fault on a stack overflow, so painting is how
+/// the stack is measured.) The cost includes a constant overhead: measure an empty closure
+/// and subtract it.
+#[inline(never)]
+pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Cost) {
+    let top = cortex_m::register::msp::read() as usize & !3;
+    let bottom = top - PAINT_BYTES;
+    for address in (bottom..top).step_by(4) {
+        // SAFETY: the stack below the current stack pointer is unused (no interrupts are
+        // enabled), and the RAM maps leave far more than PAINT_BYTES of it.
+        unsafe { core::ptr::write_volatile(core::ptr::with_exposed_provenance_mut::<u32>(address), PAINT) }
+    }
+    counter::start();
+    let before = counter::now();
+    let result = core::hint::black_box(f());
+    let after = counter::now();
+    let deepest = (bottom..top)
+        .step_by(4)
+        // SAFETY: reads back the words painted above.
+        .find(|&address| unsafe { core::ptr::read_volatile(core::ptr::with_exposed_provenance::<u32>(address)) } != PAINT)
+        .unwrap_or(top);
+    let cost = Cost { instructions: counter::instructions(after.wrapping_sub(before)), stack_bytes: (top - deepest) as u32 };
+    (result, cost)
+}

@@ -1,0 +1,191 @@
+//! The board half of the project: boot, find the weight file in its flash region, check it
+//! with nn-core, run its test vectors and report parity with the host, cost per inference,
+//! and a streaming demo. One build serves every network shape listed in [`SHAPES`]; the
+//! model is not compiled in, so a new model of a served shape needs no rebuild.
+//!
+//! Output (semihosting), one line each:
+//! `vector <i>: in=[..] out=[..] expected=[..]`, then
+//! `PARITY model=<name> vectors=<n> mismatches=<m> max_abs_diff=<x>`,
+//! `BENCH model=<name> kind=f32 insns_per_inference=<N> stack_bytes=<S>`,
+//! `STREAM ...` lines. Exit status 0 when the file is valid and every vector matches bit
+//! for bit, 1 otherwise (with `error: <nn-core's message>`).
+#![no_std]
+#![no_main]
+
+mod board;
+
+use core::fmt;
+
+use heapless::HistoryBuf;
+use nn_core::{Dense, Error, Identity, Layer, LayerList, Relu, Softmax, Trainable, Vector, WeightFile, network};
+
+/// TensorFlow Lite Micro's hello_world: sin x.
+type Sine = network![Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1, Identity>];
+/// The 8x8 digits classifier.
+type Digits = network![Dense<64, 32, Relu>, Dense<32, 10, Softmax>];
+
+/// The shapes this firmware serves, for the refusal message.
+const SHAPES: &str = "1-16 relu-16 relu-1 linear, 64-32 relu-10 softmax";
+
+/// Longest input of a served shape (the streaming window's capacity).
+const MAX_INPUTS: usize = 64;
+
+/// Prints a line over semihosting, unless built `silent` (to measure code size).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        #[cfg(not(feature = "silent"))]
+        cortex_m_semihosting::hprintln!($($arg)*);
+    };
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    if cfg!(feature = "empty") {
+        board::exit(true);
+    }
+    match run(board::model_region()) {
+        Ok(()) => board::exit(true),
+        Err(failure) => {
+            say!("error: {}", failure);
+            let _ = failure;
+            board::exit(false)
+        }
+    }
+}
+
+/// Why the firmware exits with failure.
+enum Failure {
+    /// nn-core refused the weight file.
+    File(Error),
+    /// A valid file of a shape this build does not serve.
+    Shape(LayerList),
+    /// The board's outputs differ from the host's.
+    Parity(usize),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::File(error) => write!(f, "{error}"),
+            Failure::Shape(layers) => write!(f, "file has layers {layers}, this firmware serves {SHAPES}"),
+            Failure::Parity(n) => write!(f, "{n} test vectors differ from the host's outputs"),
+        }
+    }
+}
+
+fn run(region: &'static [u8]) -> Result<(), Failure> {
+    let file = WeightFile::parse(region).map_err(Failure::File)?;
+    say!(
+        "model {} {} ({} bytes, format {}, CRC {:08x} ok, {} test vectors)",
+        file.name(),
+        file.layers(),
+        file.len(),
+        nn_core::FORMAT_VERSION,
+        file.crc(),
+        file.test_vector_count()
+    );
+    if serve::<Sine>(&file)? || serve::<Digits>(&file)? {
+        Ok(())
+    } else {
+        Err(Failure::Shape(file.layers().clone()))
+    }
+}
+
+/// Runs the file as network type `N` if its layers are `N`'s; `Ok(false)` if they are not.
+fn serve<N: Trainable + 'static>(file: &WeightFile<'static>) -> Result<bool, Failure> {
+    match file.borrow_network::<N>() {
+        Ok(net) => run_model::<N>(file, &net).map(|()| true),
+        Err(Error::ShapeMismatch { .. }) => Ok(false),
+        Err(error) => Err(Failure::File(error)),
+    }
+}
+
+/// The network's output for a raw input: normalized as the file says, then predicted.
+fn infer<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, raw: &N::Input) -> N::Output {
+    let mut x = *raw;
+    if let Some(normalization) = file.normalization() {
+        normalization.apply(x.as_mut());
+    }
+    net.predict(&x)
+}
+
+fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) -> Result<(), Failure> {
+    let name = file.name();
+    let vectors = file.test_vector_count();
+    let (mut mismatches, mut max_abs_diff) = (0, 0.0f32);
+    let mut first = N::Input::zeroed();
+    for index in 0..vectors {
+        let Some((input, expected)) = file.test_vector(index) else { continue };
+        let mut raw = N::Input::zeroed();
+        input.copy_to(raw.as_mut());
+        let mut want = N::Output::zeroed();
+        expected.copy_to(want.as_mut());
+        let got = infer::<N>(file, net, &raw);
+        let same = got.as_ref().iter().zip(want.as_ref()).all(|(a, b)| a.to_bits() == b.to_bits());
+        mismatches += usize::from(!same);
+        for (a, b) in got.as_ref().iter().zip(want.as_ref()) {
+            let diff = libm::fabsf(a - b);
+            max_abs_diff = if diff > max_abs_diff || diff.is_nan() { diff } else { max_abs_diff };
+        }
+        say!("vector {}: in={:?} out={:?} expected={:?}", index, raw.as_ref(), got.as_ref(), want.as_ref());
+        if index == 0 {
+            first = raw;
+        }
+    }
+    say!("PARITY model={} vectors={} mismatches={} max_abs_diff={:?}", name, vectors, mismatches, max_abs_diff);
+
+    let mut x = first;
+    if let Some(normalization) = file.normalization() {
+        normalization.apply(x.as_mut());
+    }
+    let x = core::hint::black_box(x);
+    let (_, overhead) = board::measure(|| ());
+    let (_, cost) = board::measure(|| net.predict(&x));
+    let instructions = cost.instructions.saturating_sub(overhead.instructions);
+    let stack = cost.stack_bytes.saturating_sub(overhead.stack_bytes);
+    say!("BENCH model={} kind=f32 insns_per_inference={} stack_bytes={}", name, instructions, stack);
+    let _ = (name, instructions, stack);
+
+    stream::<N>(file, net, &first);
+    if mismatches == 0 { Ok(()) } else { Err(Failure::Parity(mismatches)) }
+}
+
+/// Streaming, as a sensor feeds a board: samples arrive one at a time into a sliding window
+/// (a `heapless::HistoryBuf`), and the network runs on the latest window. A one-input
+/// model is fed a sweep of x over [0, 2π); a wider one the samples of its first test vector,
+/// whose prediction is then the vector's.
+fn stream<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, first: &N::Input) {
+    let width = N::Input::LEN.min(MAX_INPUTS);
+    let mut window: HistoryBuf<f32, MAX_INPUTS> = HistoryBuf::new();
+    let sweep = (0..12).map(|k| k as f32 * core::f32::consts::TAU / 12.0);
+    let samples: &mut dyn Iterator<Item = f32> =
+        if width == 1 { &mut { sweep } } else { &mut first.as_ref().iter().copied() };
+    for sample in samples {
+        window.write(sample);
+        if window.len() < width {
+            continue;
+        }
+        let mut x = N::Input::zeroed();
+        let skip = window.len() - width;
+        for (x, v) in x.as_mut().iter_mut().zip(window.oldest_ordered().skip(skip)) {
+            *x = *v;
+        }
+        let y = infer::<N>(file, net, &x);
+        say!("STREAM window={} last={:?} out={:?}", width, sample, y.as_ref());
+        let _ = y;
+    }
+}
+
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    say!("error: HardFault at pc {:#010x}", frame.pc());
+    let _ = frame;
+    board::exit(false)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    say!("error: panic: {}", info);
+    let _ = info;
+    board::exit(false)
+}
