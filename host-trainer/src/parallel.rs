@@ -86,10 +86,10 @@ impl<'d> Shared<'d> {
         batch: usize,
         loss: Loss,
     ) -> (Shared<'d>, Half) {
-        let first = split_point(batch);
+        // A short last batch may split differently from a full one: both halves take any.
         let n = params.len();
-        let own = Half::new(specs, offsets, first, n);
-        let helper = Half::new(specs, offsets, (batch - first).max(1), n);
+        let own = Half::new(specs, offsets, batch, n);
+        let helper = Half::new(specs, offsets, batch, n);
         let shared = Shared {
             data,
             params: RwLock::new(params),
@@ -148,6 +148,22 @@ impl<'d> Shared<'d> {
     /// Ends [`Shared::serve`].
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+    }
+
+    /// A guard that calls [`Shared::stop`] when dropped, so that the helper also ends when
+    /// the caller unwinds from a panic (else the scope would wait for it forever).
+    pub fn stop_on_drop(&self) -> StopOnDrop<'_, 'd> {
+        StopOnDrop(self)
+    }
+}
+
+/// Stops the helper when dropped (see [`Shared::stop_on_drop`]).
+#[derive(Debug)]
+pub struct StopOnDrop<'s, 'd>(&'s Shared<'d>);
+
+impl Drop for StopOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 

@@ -130,9 +130,8 @@ pub fn fit(
         if threaded {
             scope.spawn(|| shared.serve());
         }
-        let result = run.epochs(progress);
-        shared.stop();
-        result
+        let _stop = shared.stop_on_drop();
+        run.epochs(progress)
     });
     if result.is_err() {
         run.net.params_mut().copy_from_slice(&original);

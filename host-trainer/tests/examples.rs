@@ -131,3 +131,28 @@ fn typed_networks_train_through_the_layer_view() {
         golden.outputs[0].to_bits()
     );
 }
+
+/// Every batch size against every data size up to a few blocks, with one thread and two:
+/// short last batches split differently from full ones, and the result is the same bits.
+#[test]
+fn any_batch_and_data_size_trains_alike_on_one_thread_or_two() {
+    for samples in [1, 15, 16, 17, 31, 33, 50, 70] {
+        for batch in [1, 8, 16, 17, 32, 40, 64] {
+            let data = Dataset::from_xy(&Synthetic::Sine.generate(samples, 0.1, &mut Rng::new(4)));
+            let mut results = Vec::new();
+            for threads in [1, 2] {
+                let mut net = DynNetwork::from_spec(1, "8:tanh,1:linear").unwrap();
+                net.init(Init::GlorotUniform, &mut Rng::new(5));
+                let config = TrainConfig {
+                    epochs: 2,
+                    batch,
+                    threads,
+                    ..TrainConfig::new(Loss::MeanSquaredError)
+                };
+                fit(&mut net, &data, None, &config, &mut Rng::new(6), &mut |_| {}).unwrap();
+                results.push(net);
+            }
+            assert_eq!(results[0], results[1], "{samples} samples, batch {batch}");
+        }
+    }
+}

@@ -1,1 +1,134 @@
-//! Cross-crate tests live in `tests/tests/`; this library holds their shared helpers.
+//! Helpers for the cross-crate tests in `tests/tests/`: train a model with host-trainer,
+//! write its weight file, build the firmware and run it under QEMU.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use host_trainer::export::{Golden, encode_model};
+use host_trainer::{Dataset, DynNetwork, Rng, Scaling, TrainConfig, fit};
+use nn_core::{Init, Loss};
+
+/// The firmware targets: the emulated Cortex-M4F (mps2-an386) and Cortex-M0 (microbit).
+pub const TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"];
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nn-mcu-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch directory");
+    dir
+}
+
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// Builds the firmware (release) for `target` and returns its ELF.
+///
+/// # Panics
+/// If the build fails.
+pub fn firmware(target: &str) -> PathBuf {
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = root().join("firmware-example");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--target", target])
+        .current_dir(&dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the firmware for {target} failed");
+    dir.join("target").join(target).join("release/firmware-example")
+}
+
+/// What a firmware run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status of QEMU (the firmware's).
+    pub code: Option<i32>,
+    /// Everything printed.
+    pub output: String,
+}
+
+impl Run {
+    /// The line starting with `prefix`.
+    ///
+    /// # Panics
+    /// If there is none.
+    pub fn line(&self, prefix: &str) -> &str {
+        self.output
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line in:\n{}", self.output))
+    }
+
+    /// The value of `key=` in the line starting with `prefix`.
+    pub fn field(&self, prefix: &str, key: &str) -> String {
+        let line = self.line(prefix);
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in {line}"))
+            .to_owned()
+    }
+}
+
+/// Runs `elf` under QEMU (through the firmware's runner) with `model` in its flash region
+/// (`None`: the region left empty).
+///
+/// # Panics
+/// If QEMU cannot be started.
+pub fn run_firmware(elf: &Path, model: Option<&Path>) -> Run {
+    let runner = root().join("firmware-example/qemu-run.sh");
+    let model = model.map_or_else(|| "none".into(), |m| m.display().to_string());
+    let out = Command::new(runner)
+        .arg(elf)
+        .arg(model)
+        .output()
+        .expect("run qemu-run.sh");
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    Run {
+        code: out.status.code(),
+        output,
+    }
+}
+
+/// Trains a network of `layers` on `data` for `epochs` (standard normalization, seed
+/// `seed`) and writes its weight file with `golden` test vectors to `path`.
+///
+/// # Panics
+/// If training or writing fails.
+pub fn train_and_write(
+    data: &Dataset,
+    layers: &str,
+    loss: Loss,
+    epochs: usize,
+    seed: u64,
+    golden: usize,
+    path: &Path,
+) -> DynNetwork {
+    let mut rng = Rng::new(seed);
+    let scaling = Scaling::fit(host_trainer::Normalize::Standard, data);
+    let mut train = data.clone();
+    if let Some(s) = &scaling {
+        s.apply(&mut train);
+    }
+    let mut net = DynNetwork::from_spec(data.feature_count(), layers).expect("layers");
+    net.init(Init::GlorotUniform, &mut rng);
+    let config = TrainConfig {
+        epochs,
+        ..TrainConfig::new(loss)
+    };
+    fit(&mut net, &train, None, &config, &mut rng, &mut |_| {}).expect("training");
+    let vectors = Golden::from_samples(&net, scaling.as_ref(), data, golden);
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = encode_model(&net, &name, scaling.as_ref(), &vectors, path).expect("encode");
+    std::fs::write(path, bytes).expect("write model");
+    net
+}

@@ -1,0 +1,109 @@
+//! The firmware under emulation: a model trained here, written by host-trainer's exporter,
+//! placed in the emulated board's flash, checked by the board and run bit for bit like the
+//! host, on the Cortex-M4F (mps2-an386) and the Cortex-M0 (microbit) builds.
+
+use host_trainer::{Dataset, Rng, Synthetic, Table, Task};
+use integration_tests::{TARGETS, firmware, run_firmware, scratch, train_and_write};
+use nn_core::Loss;
+
+fn sine_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(300, 0.1, &mut Rng::new(1)));
+    let path = dir.join("sine.nnw");
+    train_and_write(
+        &data,
+        "16:relu,16:relu,1:linear",
+        Loss::MeanSquaredError,
+        30,
+        1,
+        10,
+        &path,
+    );
+    path
+}
+
+#[test]
+fn the_board_computes_the_host_numbers_bit_for_bit() {
+    let dir = scratch("parity");
+    let sine = sine_model(&dir);
+    let table = Table::read_csv(&integration_tests::root().join("data/digits.csv")).expect("digits");
+    let digits_data = Dataset::from_table(&table, "label", Task::Classes(10)).expect("digits");
+    let digits = dir.join("digits.nnw");
+    train_and_write(
+        &digits_data,
+        "32:relu,10:softmax",
+        Loss::CrossEntropy,
+        3,
+        2,
+        12,
+        &digits,
+    );
+    for target in TARGETS {
+        let elf = firmware(target);
+        for (model, name, vectors) in [(&sine, "sine", "10"), (&digits, "digits", "12")] {
+            let run = run_firmware(&elf, Some(model));
+            assert_eq!(run.code, Some(0), "{target} {name}:\n{}", run.output);
+            assert_eq!(run.field("PARITY", "model"), name);
+            assert_eq!(run.field("PARITY", "vectors"), vectors, "{}", run.output);
+            assert_eq!(
+                run.field("PARITY", "mismatches"),
+                "0",
+                "{target} {name}:\n{}",
+                run.output
+            );
+            assert_eq!(run.field("PARITY", "max_abs_diff"), "0.0");
+            let instructions: u32 = run
+                .field("BENCH", "insns_per_inference")
+                .parse()
+                .expect("a count");
+            assert!(instructions > 100, "{}", run.output);
+            assert_eq!(run.field("BENCH", "kind"), "f32");
+            assert!(run.output.contains("STREAM window="), "{}", run.output);
+            // The board prints its outputs next to the expected ones, which are the host's.
+            assert!(run.line("vector 0: in=[").contains("expected=["));
+            // Counting instructions under -icount repeats exactly.
+            let again = run_firmware(&elf, Some(model));
+            assert_eq!(again.line("BENCH"), run.line("BENCH"), "{target} {name}");
+        }
+    }
+}
+
+#[test]
+fn bad_weight_files_are_refused_with_a_clear_message() {
+    let dir = scratch("refusals");
+    let sine = sine_model(&dir);
+    let mut corrupt = std::fs::read(&sine).expect("model");
+    corrupt[100] ^= 0x20;
+    let corrupt_path = dir.join("corrupt.nnw");
+    std::fs::write(&corrupt_path, &corrupt).expect("write");
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(50, 0.0, &mut Rng::new(3)));
+    let other = dir.join("other.nnw");
+    train_and_write(&data, "8:tanh,1:linear", Loss::MeanSquaredError, 2, 3, 4, &other);
+    let truncated_path = dir.join("truncated.nnw");
+    std::fs::write(&truncated_path, &std::fs::read(&sine).expect("model")[..700]).expect("write");
+    for target in TARGETS {
+        let elf = firmware(target);
+        let cases = [
+            (
+                Some(corrupt_path.as_path()),
+                "error: CRC mismatch: file is corrupt",
+            ),
+            (
+                Some(other.as_path()),
+                "error: file has layers 1-8 tanh-1 linear, this firmware serves 1-16 relu-16 relu-1 linear, 64-32 relu-10 softmax",
+            ),
+            (None, "error: not a weight file: it starts with bytes 00 00 00 00"),
+            // The rest of the region reads as zeros: the CRC does not match them.
+            (Some(truncated_path.as_path()), "error: CRC mismatch"),
+        ];
+        for (model, message) in cases {
+            let run = run_firmware(&elf, model);
+            assert_eq!(run.code, Some(1), "{target} {model:?}:\n{}", run.output);
+            assert!(
+                run.output.contains(message),
+                "{target}: expected {message:?} in:\n{}",
+                run.output
+            );
+            assert!(!run.output.contains("PARITY"), "{}", run.output);
+        }
+    }
+}
