@@ -13,7 +13,8 @@ fn main() {
     };
     let map = PathBuf::from("memory").join(format!("{board}.x"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    std::fs::copy(&map, out.join("memory.x")).unwrap_or_else(|e| panic!("no memory map {}: {e}", map.display()));
+    std::fs::copy(&map, out.join("memory.x"))
+        .unwrap_or_else(|e| panic!("no memory map {}: {e}", map.display()));
     println!("cargo::rustc-link-search={}", out.display());
     println!("cargo::rerun-if-changed={}", map.display());
     println!("cargo::rerun-if-env-changed=FIRMWARE_BOARD");

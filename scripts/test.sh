@@ -18,6 +18,16 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   cargo build -p nn-core --target "$target" --quiet
   cargo build -p nn-core --target "$target" --features fast-math --quiet
 done
+step "firmware: builds for the emulated M4F and M0, and for a real board (nRF52840 DK)"
+(
+  cd firmware-example
+  cargo fmt --check
+  for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    cargo clippy --release --quiet --target "$target" -- -D warnings
+    cargo build --release --quiet --target "$target"
+  done
+  FIRMWARE_BOARD=nrf52840 cargo build --release --quiet --target thumbv7em-none-eabihf --target-dir target/nrf52840
+)
 step "example"
 cargo run --quiet -p nn-core --example xor -- target/xor.nnw
 step "tests"

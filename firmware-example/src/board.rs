@@ -21,12 +21,17 @@ pub fn model_region() -> &'static [u8] {
 
 /// Ends the program (QEMU exits with status 0 or 1).
 pub fn exit(success: bool) -> ! {
-    debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    debug::exit(if success {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
     #[allow(clippy::empty_loop)]
     loop {}
 }
 
-/// Reads and writes a 32-bit memory-mapped register.
+/// Reads and writes a 32-bit memory-mapped register (the emulated boards' timers).
+#[cfg(not(board = "nrf52840"))]
 mod mmio {
     pub fn write(address: usize, value: u32) {
         // SAFETY: only called with the timer register addresses of this board.
@@ -152,6 +157,9 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Cost) {
         // SAFETY: reads back the words painted above.
         .find(|&address| unsafe { core::ptr::read_volatile(core::ptr::with_exposed_provenance::<u32>(address)) } != PAINT)
         .unwrap_or(top);
-    let cost = Cost { instructions: counter::instructions(after.wrapping_sub(before)), stack_bytes: (top - deepest) as u32 };
+    let cost = Cost {
+        instructions: counter::instructions(after.wrapping_sub(before)),
+        stack_bytes: (top - deepest) as u32,
+    };
     (result, cost)
 }

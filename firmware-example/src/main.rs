@@ -17,7 +17,9 @@ mod board;
 use core::fmt;
 
 use heapless::HistoryBuf;
-use nn_core::{Dense, Error, Identity, Layer, LayerList, Relu, Softmax, Trainable, Vector, WeightFile, network};
+use nn_core::{
+    Dense, Error, Identity, Layer, LayerList, Relu, Softmax, Trainable, Vector, WeightFile, network,
+};
 
 /// TensorFlow Lite Micro's hello_world: sin x.
 type Sine = network![Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1, Identity>];
@@ -115,24 +117,46 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
     let (mut mismatches, mut max_abs_diff) = (0, 0.0f32);
     let mut first = N::Input::zeroed();
     for index in 0..vectors {
-        let Some((input, expected)) = file.test_vector(index) else { continue };
+        let Some((input, expected)) = file.test_vector(index) else {
+            continue;
+        };
         let mut raw = N::Input::zeroed();
         input.copy_to(raw.as_mut());
         let mut want = N::Output::zeroed();
         expected.copy_to(want.as_mut());
         let got = infer::<N>(file, net, &raw);
-        let same = got.as_ref().iter().zip(want.as_ref()).all(|(a, b)| a.to_bits() == b.to_bits());
+        let same = got
+            .as_ref()
+            .iter()
+            .zip(want.as_ref())
+            .all(|(a, b)| a.to_bits() == b.to_bits());
         mismatches += usize::from(!same);
         for (a, b) in got.as_ref().iter().zip(want.as_ref()) {
             let diff = libm::fabsf(a - b);
-            max_abs_diff = if diff > max_abs_diff || diff.is_nan() { diff } else { max_abs_diff };
+            max_abs_diff = if diff > max_abs_diff || diff.is_nan() {
+                diff
+            } else {
+                max_abs_diff
+            };
         }
-        say!("vector {}: in={:?} out={:?} expected={:?}", index, raw.as_ref(), got.as_ref(), want.as_ref());
+        say!(
+            "vector {}: in={:?} out={:?} expected={:?}",
+            index,
+            raw.as_ref(),
+            got.as_ref(),
+            want.as_ref()
+        );
         if index == 0 {
             first = raw;
         }
     }
-    say!("PARITY model={} vectors={} mismatches={} max_abs_diff={:?}", name, vectors, mismatches, max_abs_diff);
+    say!(
+        "PARITY model={} vectors={} mismatches={} max_abs_diff={:?}",
+        name,
+        vectors,
+        mismatches,
+        max_abs_diff
+    );
 
     let mut x = first;
     if let Some(normalization) = file.normalization() {
@@ -143,11 +167,20 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
     let (_, cost) = board::measure(|| net.predict(&x));
     let instructions = cost.instructions.saturating_sub(overhead.instructions);
     let stack = cost.stack_bytes.saturating_sub(overhead.stack_bytes);
-    say!("BENCH model={} kind=f32 insns_per_inference={} stack_bytes={}", name, instructions, stack);
+    say!(
+        "BENCH model={} kind=f32 insns_per_inference={} stack_bytes={}",
+        name,
+        instructions,
+        stack
+    );
     let _ = (name, instructions, stack);
 
     stream::<N>(file, net, &first);
-    if mismatches == 0 { Ok(()) } else { Err(Failure::Parity(mismatches)) }
+    if mismatches == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Parity(mismatches))
+    }
 }
 
 /// Streaming, as a sensor feeds a board: samples arrive one at a time into a sliding window
@@ -158,8 +191,11 @@ fn stream<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, first: &N::Inpu
     let width = N::Input::LEN.min(MAX_INPUTS);
     let mut window: HistoryBuf<f32, MAX_INPUTS> = HistoryBuf::new();
     let sweep = (0..12).map(|k| k as f32 * core::f32::consts::TAU / 12.0);
-    let samples: &mut dyn Iterator<Item = f32> =
-        if width == 1 { &mut { sweep } } else { &mut first.as_ref().iter().copied() };
+    let samples: &mut dyn Iterator<Item = f32> = if width == 1 {
+        &mut { sweep }
+    } else {
+        &mut first.as_ref().iter().copied()
+    };
     for sample in samples {
         window.write(sample);
         if window.len() < width {
