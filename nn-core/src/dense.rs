@@ -80,9 +80,10 @@ fn forward_fours_wide(weights: &[f32], b_fours: &[[f32; 4]], x: &[f32], z_fours:
 
 /// The four rows of `n` weights in a block of `4 n`.
 #[inline(always)]
-fn split_four(block: &[f32], n: usize) -> Option<((&[f32], &[f32]), (&[f32], &[f32]))> {
+fn split_four(block: &[f32], n: usize) -> Option<[&[f32]; 4]> {
     let (first, second) = block.split_at_checked(2 * n)?;
-    Some((first.split_at_checked(n)?, second.split_at_checked(n)?))
+    let ((r0, r1), (r2, r3)) = (first.split_at_checked(n)?, second.split_at_checked(n)?);
+    Some([r0, r1, r2, r3])
 }
 
 /// Four outputs per pass over the inputs, one input at a time.
