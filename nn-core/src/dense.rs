@@ -52,7 +52,7 @@ fn forward_fours_wide(weights: &[f32], b_fours: &[[f32; 4]], x: &[f32], z_fours:
     let rows = weights.chunks_exact(4 * n);
     for ((z4, b4), block) in z_fours.iter_mut().zip(b_fours).zip(rows) {
         let mut acc = *b4;
-        let Some(((r0, r1), (r2, r3))) = split_four(block, n) else {
+        let Some([r0, r1, r2, r3]) = split_four(block, n) else {
             break;
         };
         let (r0, r0_rest) = r0.as_chunks::<4>();
