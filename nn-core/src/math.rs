@@ -12,7 +12,7 @@
 pub fn exp(x: f32) -> f32 {
     #[cfg(feature = "fast-math")]
     {
-        micromath::F32(x).exp().0
+        micromath::F32::exp(micromath::F32(x)).0
     }
     #[cfg(not(feature = "fast-math"))]
     {
