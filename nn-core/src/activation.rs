@@ -75,16 +75,35 @@ impl fmt::Display for Activation {
 #[inline(always)]
 pub fn activate(activation: Activation, values: &mut [f32]) {
     match activation {
-        Activation::Identity => {}
-        Activation::Relu => values
-            .iter_mut()
-            .for_each(|v| *v = if *v > 0.0 { *v } else { 0.0 }),
-        Activation::LeakyRelu => values
-            .iter_mut()
-            .for_each(|v| *v = if *v > 0.0 { *v } else { LEAKY_RELU_SLOPE * *v }),
-        Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
-        Activation::Tanh => values.iter_mut().for_each(|v| *v = math::tanh(*v)),
         Activation::Softmax => softmax(values),
+        element_wise => values
+            .iter_mut()
+            .for_each(|v| *v = activate_one(element_wise, *v)),
+    }
+}
+
+/// One output of an element-wise activation (softmax, which is not element-wise, returns
+/// `z` unchanged: apply [`activate`] to the whole layer for it).
+#[inline(always)]
+pub fn activate_one(activation: Activation, z: f32) -> f32 {
+    match activation {
+        Activation::Identity | Activation::Softmax => z,
+        Activation::Relu => {
+            if z > 0.0 {
+                z
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu => {
+            if z > 0.0 {
+                z
+            } else {
+                LEAKY_RELU_SLOPE * z
+            }
+        }
+        Activation::Sigmoid => sigmoid(z),
+        Activation::Tanh => math::tanh(z),
     }
 }
 

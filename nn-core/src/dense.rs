@@ -6,6 +6,8 @@
 //! Lengths that do not agree are never a panic: every loop zips, so it stops at the
 //! shortest operand.
 
+use crate::activation::{Activation, activate, activate_one};
+
 /// z = W x + b.
 ///
 /// `weights` holds `z.len()` rows of `x.len()` values. The sum for each output starts at
@@ -14,17 +16,26 @@
 /// fewer instructions on a Cortex-M4F), which changes no output's order of operations.
 #[inline(always)]
 pub fn dense_forward(weights: &[f32], bias: &[f32], x: &[f32], z: &mut [f32]) {
+    dense_layer(weights, bias, Activation::Identity, x, z);
+}
+
+/// y = activation(W x + b): [`dense_forward`] with the activation applied to each block of
+/// outputs while it is still in registers (softmax, which needs the whole layer, after).
+/// Each output gets exactly the value `activate(dense_forward(..))` gives.
+#[inline(always)]
+pub fn dense_layer(weights: &[f32], bias: &[f32], activation: Activation, x: &[f32], z: &mut [f32]) {
     let n = x.len();
     if n == 0 {
         z.iter_mut().zip(bias).for_each(|(z, b)| *z = *b);
+        activate(activation, z);
         return;
     }
     let (z_fours, z_rest) = z.as_chunks_mut::<4>();
     let (b_fours, _) = bias.as_chunks::<4>();
     if n >= WIDE {
-        forward_fours_wide(weights, b_fours, x, z_fours);
+        forward_fours_wide(weights, b_fours, x, z_fours, activation);
     } else {
-        forward_fours_narrow(weights, b_fours, x, z_fours);
+        forward_fours_narrow(weights, b_fours, x, z_fours, activation);
     }
     let rows = weights
         .get(z_fours.len() * 4 * n..)
@@ -36,7 +47,10 @@ pub fn dense_forward(weights: &[f32], bias: &[f32], x: &[f32], z: &mut [f32]) {
         for (w, x) in row.iter().zip(x) {
             acc += w * x;
         }
-        *z = acc;
+        *z = activate_one(activation, acc);
+    }
+    if activation == Activation::Softmax {
+        activate(Activation::Softmax, z);
     }
 }
 
@@ -46,7 +60,13 @@ const WIDE: usize = 32;
 
 /// Four outputs per pass over the inputs, loading weights and inputs four at a time.
 #[inline(always)]
-fn forward_fours_wide(weights: &[f32], b_fours: &[[f32; 4]], x: &[f32], z_fours: &mut [[f32; 4]]) {
+fn forward_fours_wide(
+    weights: &[f32],
+    b_fours: &[[f32; 4]],
+    x: &[f32],
+    z_fours: &mut [[f32; 4]],
+    activation: Activation,
+) {
     let n = x.len();
     let (x_fours, x_rest) = x.as_chunks::<4>();
     let rows = weights.chunks_exact(4 * n);
@@ -74,7 +94,7 @@ fn forward_fours_wide(weights: &[f32], b_fours: &[[f32; 4]], x: &[f32], z_fours:
             acc[2] += w2 * x;
             acc[3] += w3 * x;
         }
-        *z4 = acc;
+        *z4 = acc.map(|z| activate_one(activation, z));
     }
 }
 
@@ -88,7 +108,13 @@ fn split_four(block: &[f32], n: usize) -> Option<[&[f32]; 4]> {
 
 /// Four outputs per pass over the inputs, one input at a time.
 #[inline(always)]
-fn forward_fours_narrow(weights: &[f32], b_fours: &[[f32; 4]], x: &[f32], z_fours: &mut [[f32; 4]]) {
+fn forward_fours_narrow(
+    weights: &[f32],
+    b_fours: &[[f32; 4]],
+    x: &[f32],
+    z_fours: &mut [[f32; 4]],
+    activation: Activation,
+) {
     let n = x.len();
     let rows = weights.chunks_exact(4 * n);
     for ((z4, b4), block) in z_fours.iter_mut().zip(b_fours).zip(rows) {
@@ -107,7 +133,7 @@ fn forward_fours_narrow(weights: &[f32], b_fours: &[[f32; 4]], x: &[f32], z_four
             acc[2] += w2 * x;
             acc[3] += w3 * x;
         }
-        *z4 = acc;
+        *z4 = acc.map(|z| activate_one(activation, z));
     }
 }
 

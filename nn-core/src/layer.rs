@@ -16,7 +16,7 @@ use core::fmt::Debug;
 use core::marker::PhantomData;
 
 use crate::activation::{Activation, ActivationFn, activate, activation_backward};
-use crate::dense::{dense_backward, dense_forward};
+use crate::dense::{dense_backward, dense_forward, dense_layer};
 use crate::init::{Init, init_layer};
 use crate::loss::{Loss, loss_and_delta};
 use crate::view::{LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut};
@@ -234,8 +234,7 @@ fn dense_predict<const IN: usize, const OUT: usize>(
     x: &[f32; IN],
 ) -> [f32; OUT] {
     let mut y = [0.0; OUT];
-    dense_forward(weights.as_flattened(), bias, x, &mut y);
-    activate(activation, &mut y);
+    dense_layer(weights.as_flattened(), bias, activation, x, &mut y);
     y
 }
 

@@ -140,8 +140,13 @@ pub fn predict_view<'s>(
             return None;
         }
         let out = next.get_mut(..outputs)?;
-        crate::dense::dense_forward(layer.weights, layer.bias, current.get(..inputs)?, out);
-        crate::activation::activate(layer.spec.activation, out);
+        crate::dense::dense_layer(
+            layer.weights,
+            layer.bias,
+            layer.spec.activation,
+            current.get(..inputs)?,
+            out,
+        );
         core::mem::swap(&mut current, &mut next);
         width = outputs;
     }
