@@ -58,6 +58,9 @@ pub fn dense_layer(weights: &[f32], bias: &[f32], activation: Activation, x: &[f
 /// layers; the narrow loop is shorter on small ones, where the compiler unrolls it whole).
 const WIDE: usize = 32;
 
+/// Inputs per step of the wide loop.
+const WIDE_STEP: usize = 8;
+
 /// Four outputs per pass over the inputs, loading weights and inputs four at a time.
 #[inline(always)]
 fn forward_fours_wide(
@@ -68,20 +71,19 @@ fn forward_fours_wide(
     activation: Activation,
 ) {
     let n = x.len();
-    let (x_fours, x_rest) = x.as_chunks::<4>();
+    let (x_fours, x_rest) = x.as_chunks::<WIDE_STEP>();
     let rows = weights.chunks_exact(4 * n);
     for ((z4, b4), block) in z_fours.iter_mut().zip(b_fours).zip(rows) {
         let mut acc = *b4;
         let Some([r0, r1, r2, r3]) = split_four(block, n) else {
             break;
         };
-        let (r0, r0_rest) = r0.as_chunks::<4>();
-        let (r1, r1_rest) = r1.as_chunks::<4>();
-        let (r2, r2_rest) = r2.as_chunks::<4>();
-        let (r3, r3_rest) = r3.as_chunks::<4>();
+        let (r0, r0_rest) = r0.as_chunks::<WIDE_STEP>();
+        let (r1, r1_rest) = r1.as_chunks::<WIDE_STEP>();
+        let (r2, r2_rest) = r2.as_chunks::<WIDE_STEP>();
+        let (r3, r3_rest) = r3.as_chunks::<WIDE_STEP>();
         for ((((x, w0), w1), w2), w3) in x_fours.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
-            let (x, w0, w1, w2, w3) = (*x, *w0, *w1, *w2, *w3);
-            for k in 0..4 {
+            for k in 0..WIDE_STEP {
                 acc[0] += w0[k] * x[k];
                 acc[1] += w1[k] * x[k];
                 acc[2] += w2[k] * x[k];
