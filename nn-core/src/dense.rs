@@ -61,7 +61,7 @@ const WIDE: usize = 32;
 /// Inputs per step of the wide loop.
 const WIDE_STEP: usize = 8;
 
-/// Four outputs per pass over the inputs, loading weights and inputs four at a time.
+/// Four outputs per pass over the inputs, loading [`WIDE_STEP`] inputs (and weights of each row) per step.
 #[inline(always)]
 fn forward_fours_wide(
     weights: &[f32],
@@ -71,7 +71,7 @@ fn forward_fours_wide(
     activation: Activation,
 ) {
     let n = x.len();
-    let (x_fours, x_rest) = x.as_chunks::<WIDE_STEP>();
+    let (x_steps, x_rest) = x.as_chunks::<WIDE_STEP>();
     let rows = weights.chunks_exact(4 * n);
     for ((z4, b4), block) in z_fours.iter_mut().zip(b_fours).zip(rows) {
         let mut acc = *b4;
@@ -82,7 +82,7 @@ fn forward_fours_wide(
         let (r1, r1_rest) = r1.as_chunks::<WIDE_STEP>();
         let (r2, r2_rest) = r2.as_chunks::<WIDE_STEP>();
         let (r3, r3_rest) = r3.as_chunks::<WIDE_STEP>();
-        for ((((x, w0), w1), w2), w3) in x_fours.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
+        for ((((x, w0), w1), w2), w3) in x_steps.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
             for k in 0..WIDE_STEP {
                 acc[0] += w0[k] * x[k];
                 acc[1] += w1[k] * x[k];
