@@ -144,6 +144,16 @@ struct TrainArgs {
     /// Threads per batch (1 or 2; default 2 where there are two cores). Same bytes either way.
     #[arg(long)]
     threads: Option<usize>,
+    /// Augmentation: Gaussian noise of this standard deviation on every (normalized) feature,
+    /// drawn afresh every epoch.
+    #[arg(long, default_value_t = 0.0)]
+    augment_noise: f32,
+    /// Augmentation: every sample scaled by a factor drawn from [1 - A, 1 + A] every epoch.
+    #[arg(long, default_value_t = 0.0)]
+    augment_scale: f32,
+    /// Augmentation (classification): mixup with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2.
+    #[arg(long)]
+    mixup: Option<f32>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -305,6 +315,7 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     };
     let config = TrainConfig {
         threads: args.threads.unwrap_or(config.threads),
+        augment: augment_of(&args),
         ..config
     };
     let quiet = args.quiet;
@@ -374,6 +385,14 @@ fn train(args: TrainArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+fn augment_of(args: &TrainArgs) -> crate::augment::Augment {
+    crate::augment::Augment {
+        noise: args.augment_noise,
+        scale: args.augment_scale,
+        mixup: args.mixup,
+    }
 }
 
 fn print_metrics(label: &str, m: &Metrics) {

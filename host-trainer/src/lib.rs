@@ -22,6 +22,7 @@
 //! # Ok::<(), host_trainer::Error>(())
 //! ```
 
+pub mod augment;
 pub mod bench;
 pub mod cli;
 pub mod data;
@@ -39,6 +40,7 @@ pub mod rng;
 pub mod synth;
 pub mod train;
 
+pub use augment::Augment;
 pub use data::{Dataset, Normalize, Scaling, Table, Task};
 pub use error::{DataError, Error};
 pub use metrics::{Metrics, evaluate};

@@ -66,6 +66,8 @@ pub fn split_point(rows: usize) -> usize {
 #[derive(Debug)]
 pub struct Shared<'d> {
     data: &'d Dataset,
+    /// This epoch's augmented copy of `data`, if augmentation is on.
+    augmented: RwLock<Option<Dataset>>,
     /// The parameters: read by both halves, written by the optimizer between batches.
     pub params: RwLock<Vec<f32>>,
     helper: Mutex<Half>,
@@ -92,6 +94,7 @@ impl<'d> Shared<'d> {
         let helper = Half::new(specs, offsets, batch, n);
         let shared = Shared {
             data,
+            augmented: RwLock::new(None),
             params: RwLock::new(params),
             helper: Mutex::new(helper),
             posted: AtomicUsize::new(0),
@@ -100,6 +103,11 @@ impl<'d> Shared<'d> {
             loss,
         };
         (shared, own)
+    }
+
+    /// Sets the data the next batches read (`None`: the original training data).
+    pub fn set_augmented(&self, data: Option<Dataset>) {
+        *self.augmented.write().unwrap_or_else(PoisonError::into_inner) = data;
     }
 
     /// The helper's half, to give it its samples or read its results.
@@ -118,9 +126,11 @@ impl<'d> Shared<'d> {
         };
         {
             let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
-            own.compute(self.data, &params, self.loss);
+            let augmented = self.augmented.read().unwrap_or_else(PoisonError::into_inner);
+            let data = augmented.as_ref().unwrap_or(self.data);
+            own.compute(data, &params, self.loss);
             if ticket == 0 {
-                self.helper().compute(self.data, &params, self.loss);
+                self.helper().compute(data, &params, self.loss);
             }
         }
         if ticket != 0 {
@@ -139,7 +149,9 @@ impl<'d> Shared<'d> {
             done += 1;
             {
                 let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
-                self.helper().compute(self.data, &params, self.loss);
+                let augmented = self.augmented.read().unwrap_or_else(PoisonError::into_inner);
+                self.helper()
+                    .compute(augmented.as_ref().unwrap_or(self.data), &params, self.loss);
             }
             self.finished.store(done, Ordering::Release);
         }

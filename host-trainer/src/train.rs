@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use nn_core::{LayerViewMut, Loss};
 
+use crate::augment::Augment;
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::metrics::mean_loss;
@@ -31,6 +32,8 @@ pub struct TrainConfig {
     /// Threads on a batch: 2 runs a helper on the second half of each batch, 1 computes
     /// both halves on the caller's thread. The result is the same bits either way.
     pub threads: usize,
+    /// Augmentation of the training split, fresh every epoch (off by default).
+    pub augment: Augment,
 }
 
 impl TrainConfig {
@@ -45,6 +48,7 @@ impl TrainConfig {
             patience: None,
             shuffle: true,
             threads: if parallel::two_cores() { 2 } else { 1 },
+            augment: Augment::default(),
         }
     }
 }
@@ -162,6 +166,10 @@ impl Run<'_, '_> {
         let mut history = History::default();
         for epoch in 1..=config.epochs {
             let started = Instant::now();
+            if config.augment.is_active() {
+                self.shared
+                    .set_augmented(Some(config.augment.apply(self.train, self.rng)));
+            }
             if config.shuffle {
                 self.rng.shuffle(&mut order);
             }
@@ -259,6 +267,7 @@ fn check_fit(net: &DynNetwork, train: &Dataset, config: &TrainConfig) -> Result<
     if train.is_empty() {
         return Err(Error::Config("no training samples".into()));
     }
+    config.augment.check(train)?;
     if config.batch == 0 {
         return Err(Error::Config("the batch size must be at least 1".into()));
     }
