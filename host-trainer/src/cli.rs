@@ -36,6 +36,10 @@ enum Command {
     Predict(PredictArgs),
     /// What a weight file holds: layers, parameters, bytes, version, CRC.
     Inspect(InspectArgs),
+    /// Which inputs matter: permutation importance and saliency, ranked, with a bar chart
+    /// (MODEL.importance.svg) and, for square images of 16 or more inputs such as the 8x8
+    /// digits, a heat map (MODEL.heatmap.svg).
+    Explain(ExplainArgs),
     /// Split a CSV file into training and test files (stratified by a class column).
     Split(SplitArgs),
     /// Write a synthetic data set: the tutorial's parabola or TFLM's sine.
@@ -204,6 +208,31 @@ struct InspectArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// The weight file.
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV file with the model's input columns and the target column.
+    #[arg(long)]
+    data: PathBuf,
+    /// The target column.
+    #[arg(long)]
+    target: String,
+    /// Loss (default from the model's last activation).
+    #[arg(long, value_enum)]
+    loss: Option<LossArg>,
+    /// Shuffles per feature.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Seed of the shuffles.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// One JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 struct SplitArgs {
     /// CSV file to split.
     #[arg(long)]
@@ -262,6 +291,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
         Command::Inspect(args) => inspect(args),
+        Command::Explain(args) => explain(args),
         Command::Split(args) => split(args),
         Command::Dataset(args) => dataset(args),
         Command::Bench(args) => crate::bench::run(&args),
@@ -486,18 +516,91 @@ fn check_feature_count(file: &Path, features: usize, inputs: usize) -> Result<()
     }
 }
 
-fn eval(args: EvalArgs) -> Result<(), Error> {
-    let model = load_model(&args.model)?;
-    let table = Table::read_csv(&args.data)?;
-    let loss = args
-        .loss
-        .map_or_else(|| Task::default_loss(model.net.output_activation()), Loss::from);
+/// A model, its loss, and a labelled data file normalized as the model expects.
+fn load_labelled(
+    model: &Path,
+    data: &Path,
+    target: &str,
+    loss: Option<LossArg>,
+) -> Result<(LoadedModel, Loss, Dataset), Error> {
+    let model = load_model(model)?;
+    let table = Table::read_csv(data)?;
+    let loss = loss.map_or_else(|| Task::default_loss(model.net.output_activation()), Loss::from);
     let task = Task::for_loss(loss, model.net.outputs())?;
-    let mut data = Dataset::from_table(&table, &args.target, task)?;
-    check_feature_count(&args.data, data.feature_count(), model.net.inputs())?;
+    let mut dataset = Dataset::from_table(&table, target, task)?;
+    check_feature_count(data, dataset.feature_count(), model.net.inputs())?;
     if let Some(s) = &model.scaling {
-        s.apply(&mut data);
+        s.apply(&mut dataset);
     }
+    Ok((model, loss, dataset))
+}
+
+fn explain(args: ExplainArgs) -> Result<(), Error> {
+    let (model, loss, data) = load_labelled(&args.model, &args.data, &args.target, args.loss)?;
+    let explanation =
+        crate::explain::explain(&model.net, &data, loss, args.repeats, &mut Rng::new(args.seed));
+    let title = format!("{}: which inputs matter", args.model.display());
+    let mut files = vec![(
+        export::sibling(&args.model, "importance.svg"),
+        crate::plot::importance_bars_svg(&title, &explanation, 40).into_bytes(),
+    )];
+    let side = (data.feature_count() as f64).sqrt() as usize;
+    if side * side == data.feature_count() && side >= 4 {
+        let by_feature: Vec<f32> = data
+            .feature_names
+            .iter()
+            .map(|name| {
+                explanation
+                    .features
+                    .iter()
+                    .find(|f| &f.feature == name)
+                    .map_or(0.0, |f| f.permutation.max(0.0))
+            })
+            .collect();
+        let heat = crate::plot::heatmap_svg(
+            &format!("{title} (permutation, {side}x{side})"),
+            &by_feature,
+            side,
+        );
+        files.push((export::sibling(&args.model, "heatmap.svg"), heat.into_bytes()));
+    }
+    export::write_all_atomically(&files)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&explanation).map_err(|e| Error::Config(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!(
+        "baseline {} {:.4} ({} samples, {} shuffles per feature)",
+        explanation.metric,
+        explanation.baseline,
+        data.len(),
+        explanation.repeats
+    );
+    println!(
+        "{:>4}  {:<20} {:>12} {:>8} {:>10}",
+        "rank", "feature", "permutation", "± std", "saliency"
+    );
+    for (rank, f) in explanation.features.iter().enumerate() {
+        println!(
+            "{:>4}  {:<20} {:>12.4} {:>8.4} {:>10.4}",
+            rank + 1,
+            f.feature,
+            f.permutation,
+            f.permutation_std,
+            f.saliency
+        );
+    }
+    for (path, _) in &files {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<(), Error> {
+    let (model, loss, data) = load_labelled(&args.model, &args.data, &args.target, args.loss)?;
     let metrics = evaluate(&model.net, &data, loss);
     if args.json {
         let mut json = serde_json::json!({

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod explain;
 pub mod export;
 pub mod fastmath;
 pub mod gemm;

@@ -134,3 +134,101 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// Horizontal bars of each feature's permutation importance and saliency (each scaled to
+/// its own maximum), most important first; at most `max_rows` features.
+pub fn importance_bars_svg(
+    title: &str,
+    explanation: &crate::explain::Explanation,
+    max_rows: usize,
+) -> String {
+    let rows: Vec<_> = explanation.features.iter().take(max_rows).collect();
+    let row_h = 18.0;
+    let label_w = 150.0;
+    let bar_w = 220.0;
+    let width = label_w + 2.0 * bar_w + 60.0;
+    let height = TOP + 30.0 + row_h * rows.len() as f64 + 20.0;
+    let max_perm = rows
+        .iter()
+        .map(|f| f64::from(f.permutation))
+        .fold(1e-12, f64::max);
+    let max_sal = rows.iter().map(|f| f64::from(f.saliency)).fold(1e-12, f64::max);
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
+        width / 2.0,
+        escape(title)
+    );
+    let header_y = TOP + 10.0;
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{header_y}">permutation: drop in {}</text><text x="{:.1}" y="{header_y}">saliency: mean |dL/dx|</text>"#,
+        label_w,
+        explanation.metric,
+        label_w + bar_w + 30.0
+    );
+    for (i, f) in rows.iter().enumerate() {
+        let y = TOP + 22.0 + row_h * i as f64;
+        let perm = (f64::from(f.permutation).max(0.0) / max_perm) * (bar_w - 10.0);
+        let sal = (f64::from(f.saliency) / max_sal) * (bar_w - 10.0);
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            label_w - 6.0,
+            y + 12.0,
+            escape(&f.feature)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{label_w}" y="{y:.1}" width="{perm:.1}" height="{:.1}" fill="#1f77b4"/>"##,
+            row_h - 4.0
+        );
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{:.1}" y="{y:.1}" width="{sal:.1}" height="{:.1}" fill="#ff7f0e"/>"##,
+            label_w + bar_w + 30.0,
+            row_h - 4.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// A `side` x `side` heat map of `values` (row-major, e.g. the 8x8 digits pixels), darker is
+/// larger.
+pub fn heatmap_svg(title: &str, values: &[f32], side: usize) -> String {
+    let cell = 40.0;
+    let size = cell * side as f64;
+    let (width, height) = (size + 40.0, size + 70.0);
+    let max = values.iter().copied().fold(1e-12f32, f32::max);
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
+        width / 2.0,
+        escape(title)
+    );
+    for (i, &v) in values.iter().enumerate().take(side * side) {
+        let (r, c) = (i / side, i % side);
+        let shade = 255.0 - 255.0 * f64::from((v / max).clamp(0.0, 1.0));
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{:.1}" y="{:.1}" width="{cell}" height="{cell}" fill="rgb({shade:.0},{shade:.0},255)" stroke="#ccc"/>"##,
+            20.0 + cell * c as f64,
+            40.0 + cell * r as f64
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

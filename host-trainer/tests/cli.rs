@@ -373,3 +373,48 @@ fn the_readme_examples_work_from_the_command_line() {
     assert!(metric("sine", "mse") <= 0.0015, "{results:?}");
     assert!(metric("digits", "accuracy") >= 0.97, "{results:?}");
 }
+
+#[test]
+fn explain_ranks_features_and_draws_them() {
+    let dir = workdir("explain");
+    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/iris.csv");
+    let iris = iris.to_str().unwrap();
+    let run = host_trainer(
+        &[
+            "train",
+            "--data",
+            iris,
+            "--target",
+            "label",
+            "--layers",
+            "8:relu,3:softmax",
+            "--epochs",
+            "100",
+            "--out",
+            "iris.nnw",
+            "--quiet",
+        ],
+        &dir,
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let out = host_trainer(
+        &[
+            "explain", "--model", "iris.nnw", "--data", iris, "--target", "label", "--json",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let features = json["features"].as_array().unwrap();
+    assert_eq!(features.len(), 4);
+    assert_eq!(json["metric"], "accuracy");
+    // Petal measurements separate the iris species; sepal width hardly does.
+    let top = features[0]["feature"].as_str().unwrap();
+    assert!(top.starts_with("petal"), "{json}");
+    let svg = std::fs::read_to_string(dir.join("iris.importance.svg")).unwrap();
+    assert!(svg.contains("petal_length_cm") && svg.contains("<rect"));
+    assert!(
+        !dir.join("iris.heatmap.svg").exists(),
+        "a heat map is drawn for square images of 16 or more inputs"
+    );
+}
