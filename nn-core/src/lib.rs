@@ -57,6 +57,7 @@ pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod math;
+pub mod store;
 pub mod view;
 
 pub use activation::{Activation, ActivationFn, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};

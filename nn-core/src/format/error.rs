@@ -212,6 +212,17 @@ pub enum Error {
         /// Number given.
         count: usize,
     },
+    /// The flash driver failed (see [`crate::store`]).
+    Flash(embedded_storage::nor_flash::NorFlashErrorKind),
+    /// Neither flash slot holds a valid weight file.
+    NoValidModel,
+    /// The weight file does not fit a flash slot.
+    TooLargeForSlot {
+        /// Bytes of the file.
+        len: usize,
+        /// Bytes a slot holds for a file.
+        slot: usize,
+    },
     /// The output buffer is too small for the encoded file.
     BufferTooSmall {
         /// Bytes needed.
@@ -300,6 +311,11 @@ impl fmt::Display for Error {
                 write!(f, "{what} has {found} values, the network calls for {expected}")
             }
             Error::TooManyTestVectors { count } => write!(f, "{count} test vectors, at most 65535 fit"),
+            Error::Flash(kind) => write!(f, "flash error: {kind}"),
+            Error::NoValidModel => f.write_str("no valid model in either flash slot"),
+            Error::TooLargeForSlot { len, slot } => {
+                write!(f, "the weight file has {len} bytes, a flash slot holds {slot}")
+            }
             Error::BufferTooSmall { needed, available } => {
                 write!(
                     f,
