@@ -163,3 +163,89 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Cost) {
     };
     (result, cost)
 }
+
+/// The adapted-model store of the emulated board: QEMU backs mps2-an386's "flash" with RAM,
+/// so this driver programs it with plain stores, keeping NOR semantics (erase sets 0xFF,
+/// writing only clears bits). A real board plugs its flash driver (e.g. the nRF52840's
+/// NVMC) into the same `embedded-storage` traits instead.
+#[cfg(board = "mps2-an386")]
+pub mod store_flash {
+    use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
+
+    unsafe extern "C" {
+        static __store_start: u8;
+        static __store_end: u8;
+    }
+
+    /// The STORE region of the memory map.
+    pub struct EmulatedFlash {
+        base: usize,
+        len: usize,
+    }
+
+    impl EmulatedFlash {
+        /// The region the linker script reserves.
+        pub fn new() -> EmulatedFlash {
+            let base = &raw const __store_start as usize;
+            let end = &raw const __store_end as usize;
+            EmulatedFlash {
+                base,
+                len: end - base,
+            }
+        }
+
+        fn check(&self, offset: u32, len: usize) -> Result<usize, NorFlashErrorKind> {
+            let offset = offset as usize;
+            if offset.checked_add(len).is_some_and(|end| end <= self.len) {
+                Ok(self.base + offset)
+            } else {
+                Err(NorFlashErrorKind::OutOfBounds)
+            }
+        }
+    }
+
+    impl ErrorType for EmulatedFlash {
+        type Error = NorFlashErrorKind;
+    }
+
+    impl ReadNorFlash for EmulatedFlash {
+        const READ_SIZE: usize = 1;
+        fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+            let address = self.check(offset, bytes.len())?;
+            for (i, b) in bytes.iter_mut().enumerate() {
+                // SAFETY: inside the STORE region (checked), which only this driver uses.
+                *b = unsafe {
+                    core::ptr::read_volatile(core::ptr::with_exposed_provenance::<u8>(address + i))
+                };
+            }
+            Ok(())
+        }
+        fn capacity(&self) -> usize {
+            self.len
+        }
+    }
+
+    impl NorFlash for EmulatedFlash {
+        const WRITE_SIZE: usize = 4;
+        const ERASE_SIZE: usize = 4096;
+        fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+            let address = self.check(from, to.saturating_sub(from) as usize)?;
+            for i in 0..(to - from) as usize {
+                // SAFETY: as in `read`.
+                unsafe {
+                    core::ptr::write_volatile(core::ptr::with_exposed_provenance_mut::<u8>(address + i), 0xFF)
+                }
+            }
+            Ok(())
+        }
+        fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+            let address = self.check(offset, bytes.len())?;
+            for (i, &b) in bytes.iter().enumerate() {
+                let p = core::ptr::with_exposed_provenance_mut::<u8>(address + i);
+                // SAFETY: as in `read`; NOR programming only clears bits.
+                unsafe { core::ptr::write_volatile(p, core::ptr::read_volatile(p) & b) }
+            }
+            Ok(())
+        }
+    }
+}

@@ -103,7 +103,7 @@ fn serve<N: Trainable + 'static>(file: &WeightFile<'static>) -> Result<bool, Fai
 }
 
 /// The network's output for a raw input: normalized as the file says, then predicted.
-fn infer<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, raw: &N::Input) -> N::Output {
+fn infer<L: Layer>(file: &WeightFile<'_>, net: &L, raw: &L::Input) -> L::Output {
     let mut x = *raw;
     if let Some(normalization) = file.normalization() {
         normalization.apply(x.as_mut());
@@ -124,7 +124,7 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
         input.copy_to(raw.as_mut());
         let mut want = N::Output::zeroed();
         expected.copy_to(want.as_mut());
-        let got = infer::<N>(file, net, &raw);
+        let got = infer(file, net, &raw);
         let same = got
             .as_ref()
             .iter()
@@ -176,6 +176,7 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
     let _ = (name, instructions, stack);
 
     stream::<N>(file, net, &first);
+    finetune::<N>(file);
     if mismatches == 0 {
         Ok(())
     } else {
@@ -206,9 +207,160 @@ fn stream<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, first: &N::Inpu
         for (x, v) in x.as_mut().iter_mut().zip(window.oldest_ordered().skip(skip)) {
             *x = *v;
         }
-        let y = infer::<N>(file, net, &x);
+        let y = infer(file, net, &x);
         say!("STREAM window={} last={:?} out={:?}", width, sample, y.as_ref());
         let _ = y;
+    }
+}
+
+/// A calibration offset on the sensor, in the input's raw units, for the fine-tuning demo.
+const SENSOR_OFFSET: f32 = 0.5;
+/// Samples the board adapts on, one at a time.
+const FINETUNE_SAMPLES: usize = 300;
+/// SGD step size of the fine-tuning.
+const FINETUNE_LR: f32 = 0.01;
+
+/// Mean squared error of `net` on 32 points of sin x over [0, 2π), seen through a sensor
+/// that adds [`SENSOR_OFFSET`] to x.
+fn shifted_mse<N: Trainable>(file: &WeightFile<'_>, net: &N) -> f32 {
+    let points = 32;
+    let total: f32 = (0..points)
+        .map(|k| {
+            let x_true = k as f32 * core::f32::consts::TAU / points as f32;
+            let mut x = N::Input::zeroed();
+            x.as_mut()[0] = x_true + SENSOR_OFFSET;
+            let y = infer(file, net, &x);
+            let e = y.as_ref()[0] - libm::sinf(x_true);
+            e * e
+        })
+        .sum();
+    total / points as f32
+}
+
+/// On-board fine-tuning, for one-input one-output models (the sine demo): the sensor now
+/// reads x + [`SENSOR_OFFSET`]; labelled samples arrive one at a time and each takes one SGD
+/// step on every bias and the last layer (nn-core's backprop into a gradient buffer of the
+/// network's own type: no heap). The adapted model is then saved to the store's flash slots
+/// as a valid weight file and read back.
+fn finetune<N: Trainable>(file: &WeightFile<'_>) {
+    use nn_core::finetune::{Scope, sgd_step, zero};
+    if N::Input::LEN != 1 || N::Output::LEN != 1 {
+        return;
+    }
+    let Ok(mut net) = file.to_network::<N>() else {
+        return;
+    };
+    let mut grads = N::zeroed();
+    let mut cache = N::new_cache();
+    let ram_bytes = size_of::<N>() + size_of::<N>() + size_of::<N::Cache>();
+    say!(
+        "FINETUNE budget ram_bytes={} (network copy, gradients, cache; no heap)",
+        ram_bytes
+    );
+    let before = shifted_mse(file, &net);
+    let (_, overhead) = board::measure(|| ());
+    let mut state = 0x1234_5678u32;
+    let mut insns_per_step = 0;
+    for k in 0..FINETUNE_SAMPLES {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let x_true = (state >> 8) as f32 * (core::f32::consts::TAU / 16_777_216.0);
+        let mut x = N::Input::zeroed();
+        x.as_mut()[0] = x_true + SENSOR_OFFSET;
+        if let Some(normalization) = file.normalization() {
+            normalization.apply(x.as_mut());
+        }
+        let mut t = N::Output::zeroed();
+        t.as_mut()[0] = libm::sinf(x_true);
+        let mut step = || {
+            zero(&mut grads);
+            net.accumulate_gradients(&x, &t, nn_core::Loss::MeanSquaredError, &mut cache, &mut grads);
+            sgd_step(&mut net, &grads, FINETUNE_LR, Scope::BiasesAndLastLayer);
+        };
+        if k == 0 {
+            let (_, cost) = board::measure(step);
+            insns_per_step = cost.instructions.saturating_sub(overhead.instructions);
+        } else {
+            step();
+        }
+    }
+    let after = shifted_mse(file, &net);
+    say!(
+        "FINETUNE model={} samples={} before={:?} after={:?} ram_bytes={} insns_per_step={}",
+        file.name(),
+        FINETUNE_SAMPLES,
+        before,
+        after,
+        ram_bytes,
+        insns_per_step
+    );
+    let _ = (before, after, insns_per_step);
+    #[cfg(board = "mps2-an386")]
+    save_adapted::<N>(file, &net);
+}
+
+/// Saves the adapted network to the store's two flash slots and reads it back.
+#[cfg(board = "mps2-an386")]
+fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
+    use nn_core::store::SlotStore;
+    const SLOT: usize = 8192;
+    let mut offset = [0.0f32; MAX_INPUTS];
+    let mut scale = [0.0f32; MAX_INPUTS];
+    let width = N::Input::LEN.min(MAX_INPUTS);
+    let normalization = file.normalization().map(|n| {
+        n.offset.copy_to(&mut offset[..width]);
+        n.scale.copy_to(&mut scale[..width]);
+        nn_core::NormalizationParams {
+            offset: &offset[..width],
+            scale: &scale[..width],
+        }
+    });
+    // The file's test inputs, with the adapted network's outputs.
+    let mut inputs = [0.0f32; 16];
+    let mut outputs = [0.0f32; 16];
+    let vectors = file.test_vector_count().min(16);
+    for i in 0..vectors {
+        let Some((x, _)) = file.test_vector(i) else {
+            continue;
+        };
+        let mut raw = N::Input::zeroed();
+        x.copy_to(raw.as_mut());
+        inputs[i] = raw.as_ref()[0];
+        outputs[i] = infer(file, net, &raw).as_ref()[0];
+    }
+    let meta = nn_core::Metadata {
+        name: file.name(),
+        normalization,
+        test_inputs: &inputs[..vectors],
+        test_outputs: &outputs[..vectors],
+    };
+    let mut bytes = [0u8; SLOT];
+    let mut scratch = [0u8; SLOT];
+    let store = SlotStore {
+        slot_size: SLOT as u32,
+    };
+    let mut flash = board::store_flash::EmulatedFlash::new();
+    let result = nn_core::encode(net, &meta, &mut bytes)
+        .and_then(|len| store.save(&mut flash, &bytes[..len], &mut scratch))
+        .and_then(|saved| {
+            let loaded = store.load(&mut flash, &mut scratch)?;
+            let reloaded = WeightFile::parse_exact(&scratch[..loaded.len])?.to_network::<N>()?;
+            Ok((saved, shifted_mse(file, &reloaded)))
+        });
+    match result {
+        Ok((saved, mse)) => {
+            say!(
+                "STORE saved slot={} sequence={} bytes={} reloaded_mse={:?}",
+                saved.slot,
+                saved.sequence,
+                saved.len,
+                mse
+            );
+            let _ = (saved, mse);
+        }
+        Err(error) => {
+            say!("error: saving the adapted model: {}", error);
+            let _ = error;
+        }
     }
 }
 

@@ -52,6 +52,7 @@ compile_error!("the weight file stores little-endian f32 that are borrowed in pl
 
 pub mod activation;
 pub mod dense;
+pub mod finetune;
 pub mod format;
 pub mod init;
 pub mod layer;

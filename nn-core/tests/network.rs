@@ -169,3 +169,47 @@ fn the_layer_view_forward_gives_the_typed_bits() {
         "short scratch"
     );
 }
+
+#[test]
+fn fine_tuning_steps_touch_only_their_scope() {
+    use nn_core::finetune::{Scope, sgd_step, zero};
+    let net = Sine::init(&mut rng(30), Init::HeUniform);
+    let mut grads = Sine::zeroed();
+    let mut cache = Sine::new_cache();
+    net.accumulate_gradients(
+        &[0.7],
+        &[0.2],
+        nn_core::Loss::MeanSquaredError,
+        &mut cache,
+        &mut grads,
+    );
+    for scope in [Scope::LastLayer, Scope::BiasesAndLastLayer, Scope::All] {
+        let mut tuned = net.clone();
+        sgd_step(&mut tuned, &grads, 0.1, scope);
+        for index in 0..3 {
+            let (a, b, g) = (
+                net.layer(index).unwrap(),
+                tuned.layer(index).unwrap(),
+                grads.layer(index).unwrap(),
+            );
+            let weights_move = scope == Scope::All || index == 2;
+            let bias_moves = scope != Scope::LastLayer || index == 2;
+            for ((a, b), g) in a.weights.iter().zip(b.weights).zip(g.weights) {
+                assert_eq!(
+                    *b,
+                    if weights_move { a - 0.1 * g } else { *a },
+                    "{scope:?} layer {index}"
+                );
+            }
+            for ((a, b), g) in a.bias.iter().zip(b.bias).zip(g.bias) {
+                assert_eq!(
+                    *b,
+                    if bias_moves { a - 0.1 * g } else { *a },
+                    "{scope:?} layer {index}"
+                );
+            }
+        }
+    }
+    zero(&mut grads);
+    assert_eq!(grads, Sine::zeroed());
+}

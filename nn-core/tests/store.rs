@@ -25,7 +25,10 @@ const UNIT: usize = 4;
 
 impl Flash {
     fn new(size: usize) -> Flash {
-        Flash { bytes: vec![0xFF; size], budget: None }
+        Flash {
+            bytes: vec![0xFF; size],
+            budget: None,
+        }
     }
 
     /// Spends one operation; false once the power is gone.
@@ -49,7 +52,11 @@ impl ReadNorFlash for Flash {
     const READ_SIZE: usize = 1;
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
         let start = offset as usize;
-        bytes.copy_from_slice(self.bytes.get(start..start + bytes.len()).ok_or(NorFlashErrorKind::OutOfBounds)?);
+        bytes.copy_from_slice(
+            self.bytes
+                .get(start..start + bytes.len())
+                .ok_or(NorFlashErrorKind::OutOfBounds)?,
+        );
         Ok(())
     }
     fn capacity(&self) -> usize {
@@ -90,13 +97,18 @@ impl NorFlash for Flash {
 
 fn sine_file(seed: u64) -> Vec<u8> {
     let net = Sine::init(&mut common::rng(seed), Init::HeUniform);
-    let meta = Metadata { name: "sine", ..Metadata::default() };
+    let meta = Metadata {
+        name: "sine",
+        ..Metadata::default()
+    };
     let mut bytes = vec![0; encoded_len(&net, &meta).unwrap()];
     encode(&net, &meta, &mut bytes).unwrap();
     bytes
 }
 
-const STORE: SlotStore = SlotStore { slot_size: 4 * SECTOR as u32 };
+const STORE: SlotStore = SlotStore {
+    slot_size: 4 * SECTOR as u32,
+};
 
 fn load(flash: &mut Flash) -> (Loaded, Vec<u8>) {
     let mut buf = vec![0; STORE.slot_size as usize];
@@ -109,7 +121,10 @@ fn load(flash: &mut Flash) -> (Loaded, Vec<u8>) {
 fn saves_alternate_slots_and_load_the_newest() {
     let mut flash = Flash::new(2 * STORE.slot_size as usize);
     let mut scratch = vec![0; STORE.slot_size as usize];
-    assert_eq!(STORE.load(&mut flash, &mut scratch).unwrap_err(), nn_core::Error::NoValidModel);
+    assert_eq!(
+        STORE.load(&mut flash, &mut scratch).unwrap_err(),
+        nn_core::Error::NoValidModel
+    );
     let files = [sine_file(1), sine_file(2), sine_file(3)];
     for (i, file) in files.iter().enumerate() {
         let saved = STORE.save(&mut flash, file, &mut scratch).unwrap();
@@ -137,7 +152,13 @@ fn a_power_cut_at_any_point_of_a_save_leaves_the_old_or_the_new_model() {
         // One or two earlier saves, so the cut save targets slot 1 or slot 0.
         let mut before = Flash::new(2 * STORE.slot_size as usize);
         for i in 0..history {
-            STORE.save(&mut before, if i + 1 == history { &old } else { &new }, &mut scratch).unwrap();
+            STORE
+                .save(
+                    &mut before,
+                    if i + 1 == history { &old } else { &new },
+                    &mut scratch,
+                )
+                .unwrap();
         }
         let mut counting = before.clone();
         counting.budget = Some(usize::MAX);
@@ -152,7 +173,11 @@ fn a_power_cut_at_any_point_of_a_save_leaves_the_old_or_the_new_model() {
             let mut flash = before.clone();
             flash.budget = Some(cut);
             let result = STORE.save(&mut flash, &new, &mut scratch);
-            assert_eq!(result.is_ok(), cut == operations, "cut after {cut} of {operations}");
+            assert_eq!(
+                result.is_ok(),
+                cut == operations,
+                "cut after {cut} of {operations}"
+            );
             flash.budget = None;
             let (_, bytes) = load(&mut flash);
             if cut < record_starts {
@@ -165,6 +190,9 @@ fn a_power_cut_at_any_point_of_a_save_leaves_the_old_or_the_new_model() {
                 new_seen += 1;
             }
         }
-        assert!(new_seen >= 1 && old_seen >= record_starts, "{old_seen} old, {new_seen} new");
+        assert!(
+            new_seen >= 1 && old_seen >= record_starts,
+            "{old_seen} old, {new_seen} new"
+        );
     }
 }

@@ -67,6 +67,40 @@ fn the_board_computes_the_host_numbers_bit_for_bit() {
     }
 }
 
+/// On-board fine-tuning: with an offset on the sensor, the sine model's error drops after
+/// adapting on streamed samples; the M4F and the M0 adapt to the same bits; the M4F saves
+/// the adapted model to its flash slots and reads it back.
+#[test]
+fn the_board_adapts_to_a_shifted_sensor_and_keeps_the_result() {
+    let dir = scratch("finetune");
+    let sine = sine_model(&dir);
+    let mut lines = Vec::new();
+    for target in TARGETS {
+        let run = run_firmware(&firmware(target), Some(&sine));
+        assert_eq!(run.code, Some(0), "{target}:\n{}", run.output);
+        let before: f32 = run.field("FINETUNE model=", "before").parse().unwrap();
+        let after: f32 = run.field("FINETUNE model=", "after").parse().unwrap();
+        assert!(after < 0.8 * before, "{target}: before {before}, after {after}");
+        let ram: usize = run.field("FINETUNE model=", "ram_bytes").parse().unwrap();
+        assert!(ram > 0 && ram < 4096, "{ram}");
+        assert!(run.line("FINETUNE budget").contains("ram_bytes="));
+        if target.starts_with("thumbv7em") {
+            assert_eq!(
+                run.field("STORE", "reloaded_mse"),
+                run.field("FINETUNE model=", "after"),
+                "{}",
+                run.output
+            );
+            assert_eq!(run.field("STORE", "sequence"), "1");
+        }
+        lines.push((
+            run.field("FINETUNE model=", "before"),
+            run.field("FINETUNE model=", "after"),
+        ));
+    }
+    assert_eq!(lines[0], lines[1], "the M4F and the M0 adapt to the same numbers");
+}
+
 #[test]
 fn bad_weight_files_are_refused_with_a_clear_message() {
     let dir = scratch("refusals");
