@@ -2,6 +2,8 @@
 //! placed in the emulated board's flash, checked by the board and run bit for bit like the
 //! host, on the Cortex-M4F (mps2-an386) and the Cortex-M0 (microbit) builds.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use host_trainer::{Dataset, Rng, Synthetic, Table, Task};
 use integration_tests::{TARGETS, firmware, run_firmware, scratch, train_and_write};
 use nn_core::Loss;
