@@ -5,7 +5,9 @@
 # Without a model argument it uses $FIRMWARE_MODEL, else the demo's model
 # (../target/demo/sine.nnw, written by scripts/demo.sh). `none` boots with the region empty.
 # thumbv6m builds run on the `microbit` machine (Cortex-M0), others on `mps2-an386`
-# (Cortex-M4F). -icount shift=10 makes the emulated clock count instructions, so the
+# (Cortex-M4F). $FIRMWARE_STORE, if set, is an image loaded at the adapted-model store
+# (__store_start: two slots, see nn_core::store), as a board's flash would hold it after a
+# reset. -icount shift=10 makes the emulated clock count instructions, so the
 # firmware's instruction counts repeat exactly.
 set -euo pipefail
 elf=$1
@@ -27,6 +29,11 @@ if [ "$model" != none ]; then
     exit 2
   fi
   loader=(-device "loader,file=$model,addr=$addr")
+fi
+if [ -n "${FIRMWARE_STORE:-}" ]; then
+  store=$(arm-none-eabi-nm "$elf" | awk '$3 == "__store_start" { print "0x" $1 }')
+  [ -n "$store" ] || { echo "qemu-run.sh: this build has no store region" >&2; exit 2; }
+  loader+=(-device "loader,file=$FIRMWARE_STORE,addr=$store")
 fi
 exec timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm "${machine[@]}" -nographic -monitor none -serial none \
   -semihosting-config enable=on,target=native -icount shift=10 -kernel "$elf" "${loader[@]}"

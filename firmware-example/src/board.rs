@@ -194,6 +194,13 @@ pub mod store_flash {
             }
         }
 
+        /// The region's bytes, as the CPU sees them (to borrow a stored model in place).
+        pub fn bytes(&self) -> &'static [u8] {
+            // SAFETY: the linker script reserves this flash region; it changes only through
+            // this driver, and a model borrowed from it is used before any save.
+            unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(self.base), self.len) }
+        }
+
         fn check(&self, offset: u32, len: usize) -> Result<usize, NorFlashErrorKind> {
             let offset = offset as usize;
             if offset.checked_add(len).is_some_and(|end| end <= self.len) {

@@ -45,7 +45,7 @@ fn main() -> ! {
     if cfg!(feature = "empty") {
         board::exit(true);
     }
-    match run(board::model_region()) {
+    match run(model_in_flash()) {
         Ok(()) => board::exit(true),
         Err(failure) => {
             say!("error: {}", failure);
@@ -53,6 +53,35 @@ fn main() -> ! {
             board::exit(false)
         }
     }
+}
+
+/// Bytes per slot of the adapted-model store (two slots).
+#[cfg(board = "mps2-an386")]
+const STORE_SLOT: usize = 8192;
+
+/// The weight file to run: the newest adapted model in the store's slots if there is a
+/// valid one (so fine-tuning survives a reset), else the flashed model region.
+fn model_in_flash() -> &'static [u8] {
+    #[cfg(board = "mps2-an386")]
+    {
+        let store = nn_core::store::SlotStore {
+            slot_size: STORE_SLOT as u32,
+        };
+        let mut flash = board::store_flash::EmulatedFlash::new();
+        let mut scratch = [0u8; STORE_SLOT];
+        if let Ok(found) = store.load(&mut flash, &mut scratch) {
+            let start = found.slot as usize * STORE_SLOT;
+            if let Some(file) = flash.bytes().get(start..start + found.len) {
+                say!(
+                    "using the adapted model in store slot {} (sequence {})",
+                    found.slot,
+                    found.sequence
+                );
+                return file;
+            }
+        }
+    }
+    board::model_region()
 }
 
 /// Why the firmware exits with failure.
@@ -302,7 +331,7 @@ fn finetune<N: Trainable>(file: &WeightFile<'_>) {
 #[cfg(board = "mps2-an386")]
 fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
     use nn_core::store::SlotStore;
-    const SLOT: usize = 8192;
+    const SLOT: usize = STORE_SLOT;
     let mut offset = [0.0f32; MAX_INPUTS];
     let mut scale = [0.0f32; MAX_INPUTS];
     let width = N::Input::LEN.min(MAX_INPUTS);

@@ -81,13 +81,23 @@ impl Run {
 /// # Panics
 /// If QEMU cannot be started.
 pub fn run_firmware(elf: &Path, model: Option<&Path>) -> Run {
+    run_firmware_with_store(elf, model, None)
+}
+
+/// As [`run_firmware`], with `store` (an image of the adapted-model store's slots) loaded
+/// into the board's store region, as if written before a reset.
+///
+/// # Panics
+/// If QEMU cannot be started.
+pub fn run_firmware_with_store(elf: &Path, model: Option<&Path>, store: Option<&Path>) -> Run {
     let runner = root().join("firmware-example/qemu-run.sh");
     let model = model.map_or_else(|| "none".into(), |m| m.display().to_string());
-    let out = Command::new(runner)
-        .arg(elf)
-        .arg(model)
-        .output()
-        .expect("run qemu-run.sh");
+    let mut command = Command::new(runner);
+    command.arg(elf).arg(model);
+    if let Some(store) = store {
+        command.env("FIRMWARE_STORE", store);
+    }
+    let out = command.output().expect("run qemu-run.sh");
     let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
     output.push_str(&String::from_utf8_lossy(&out.stderr));
     Run {

@@ -103,6 +103,54 @@ fn the_board_adapts_to_a_shifted_sensor_and_keeps_the_result() {
     assert_eq!(lines[0], lines[1], "the M4F and the M0 adapt to the same numbers");
 }
 
+/// After a reset the board boots the adapted model its store holds, not the flashed one: a
+/// store image laid out by hand (FORMAT of nn_core::store: file, 0xFF, commit record at the
+/// end of the 8 KiB slot) in slot 0.
+#[test]
+fn a_stored_adapted_model_survives_a_reset() {
+    let dir = scratch("reset");
+    let sine = sine_model(&dir);
+    let adapted = dir.join("adapted.nnw");
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(300, 0.1, &mut Rng::new(9)));
+    train_and_write(
+        &data,
+        "16:relu,16:relu,1:linear",
+        Loss::MeanSquaredError,
+        10,
+        9,
+        3,
+        &adapted,
+    );
+    let file = std::fs::read(&adapted).unwrap();
+    let slot = 8192;
+    let mut image = vec![0xFFu8; 2 * slot];
+    image[..file.len()].copy_from_slice(&file);
+    let record = &mut image[slot - 16..slot];
+    record[..4].copy_from_slice(b"NNWS");
+    record[4..8].copy_from_slice(&5u32.to_le_bytes());
+    record[8..12].copy_from_slice(&(file.len() as u32).to_le_bytes());
+    record[12..].copy_from_slice(&(!5u32).to_le_bytes());
+    let store = dir.join("store.bin");
+    std::fs::write(&store, &image).unwrap();
+    let elf = firmware(TARGETS[0]);
+    let run = integration_tests::run_firmware_with_store(&elf, Some(&sine), Some(&store));
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    assert!(
+        run.output
+            .contains("using the adapted model in store slot 0 (sequence 5)"),
+        "{}",
+        run.output
+    );
+    assert_eq!(run.field("PARITY", "model"), "adapted");
+    assert_eq!(run.field("PARITY", "vectors"), "3");
+    assert_eq!(run.field("PARITY", "mismatches"), "0");
+    // A torn record (no complement) is ignored: the flashed model runs.
+    image[slot - 4..slot].copy_from_slice(&[0xFF; 4]);
+    std::fs::write(&store, &image).unwrap();
+    let run = integration_tests::run_firmware_with_store(&elf, Some(&sine), Some(&store));
+    assert_eq!(run.field("PARITY", "model"), "sine", "{}", run.output);
+}
+
 #[test]
 fn bad_weight_files_are_refused_with_a_clear_message() {
     let dir = scratch("refusals");
