@@ -322,7 +322,7 @@ fn finetune<N: Trainable>(file: &WeightFile<'_>) {
         ram_bytes,
         insns_per_step
     );
-    let _ = (before, after, insns_per_step);
+    let _ = (before, after, insns_per_step, ram_bytes);
     #[cfg(board = "mps2-an386")]
     save_adapted::<N>(file, &net);
 }
