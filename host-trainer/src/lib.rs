@@ -1,5 +1,6 @@
 //! The desktop half: train nn-core networks from CSV data or from Rust, evaluate them with
-//! nn-core's own forward, and export weight files for the board.
+//! nn-core's own forward, and export weight files for the board. Also: augmentation
+//! ([`Augment`]), explanations ([`explain`]), and the `host-trainer` command line ([`cli`]).
 //!
 //! The Keras workflow, in Rust:
 //! ```

@@ -10,7 +10,10 @@
 //! - The weight file ([`WeightFile`], [`encode`]): versioned, CRC-checked, every defect a
 //!   distinct [`Error`]. A file loads into a network type only if its layers are the type's;
 //!   on a board the weights are borrowed from flash ([`WeightFile::borrow_network`]).
-//! - The layer view ([`LayerView`]): any network as (spec, weights, bias) per layer.
+//! - The layer view ([`LayerView`]): any network as (spec, weights, bias) per layer, and
+//!   [`predict_view`], the run-time-shaped forward over it (same bits as the typed one).
+//! - On-device learning: [`finetune`] (SGD on the biases and last layer, say) and
+//!   [`store`] (weight files in two NOR-flash slots, safe against power cuts).
 //!
 //! Every operation is written once over slices ([`dense`], [`activation`], [`loss`]); the typed
 //! layers are thin wrappers whose sizes the compiler knows.
