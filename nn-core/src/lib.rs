@@ -61,6 +61,7 @@ pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod math;
+pub mod quant;
 pub mod store;
 pub mod view;
 
