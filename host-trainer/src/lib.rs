@@ -38,6 +38,7 @@ pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod plot;
+pub mod quantize;
 pub mod rng;
 pub mod synth;
 pub mod train;

@@ -103,11 +103,27 @@ pub fn dense_q8(
         .zip(bias)
         .zip(multipliers)
     {
-        let mut acc = b;
-        for (&w, &x) in row.iter().zip(x) {
-            acc = acc.wrapping_add(i32::from(w) * i32::from(x));
-        }
-        let out = zero_point_out.saturating_add(m.apply(acc));
+        let out = zero_point_out.saturating_add(m.apply(accumulate(row, b, x)));
         *y = out.clamp(i32::from(min), i32::from(max)) as i8;
     }
+}
+
+/// The int32 sums of an int8 dense layer, `acc[o] = bias[o] + Σ w[o][i] x[i]`, for an output
+/// layer that is dequantized (`acc · s_in · s_w[o]`) rather than requantized.
+#[inline(always)]
+pub fn dense_q8_accumulate(weights: &[i8], bias: &[i32], x: &[i8], acc: &mut [i32]) {
+    let n = x.len().max(1);
+    for ((acc, row), &b) in acc.iter_mut().zip(weights.chunks_exact(n)).zip(bias) {
+        *acc = accumulate(row, b, x);
+    }
+}
+
+/// `bias + Σ w · x` over one row, in wrapping int32 (no overflow for rows under 2^17 inputs).
+#[inline(always)]
+fn accumulate(row: &[i8], bias: i32, x: &[i8]) -> i32 {
+    let mut acc = bias;
+    for (&w, &x) in row.iter().zip(x) {
+        acc = acc.wrapping_add(i32::from(w) * i32::from(x));
+    }
+    acc
 }

@@ -1,0 +1,62 @@
+//! Post-training int8 quantization of the examples: accuracy against the f32 networks.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use host_trainer::quantize::{compare, quantize};
+use host_trainer::{Dataset, DynNetwork, Normalize, Rng, Scaling, Synthetic, Table, Task, TrainConfig, fit};
+use nn_core::{Init, Loss};
+
+#[test]
+fn int8_digits_stay_within_one_point_of_f32() {
+    let table = Table::read_csv(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits.csv").as_ref()).unwrap();
+    let data = Dataset::from_table(&table, "label", Task::Classes(10)).unwrap();
+    let mut rng = Rng::new(3);
+    let (mut train, mut test) = data.split(0.25, &mut rng);
+    let scaling = Scaling::fit(Normalize::Divide(16.0), &train).unwrap();
+    scaling.apply(&mut train);
+    scaling.apply(&mut test);
+    let mut net = DynNetwork::from_spec(64, "32:relu,10:softmax").unwrap();
+    net.init(Init::GlorotUniform, &mut rng);
+    let config = TrainConfig {
+        epochs: 100,
+        ..TrainConfig::new(Loss::CrossEntropy)
+    };
+    fit(&mut net, &train, None, &config, &mut rng, &mut |_| {}).unwrap();
+    let qnet = quantize(&net, &train).unwrap();
+    let c = compare(&net, &qnet, &test);
+    println!(
+        "digits: f32 accuracy {:.4}, int8 {:.4}, max output diff {:.4}",
+        c.accuracy_f32, c.accuracy_int8, c.max_abs_diff
+    );
+    println!(
+        "parameters: f32 {} bytes, int8 {} bytes",
+        net.params().len() * 4,
+        qnet.parameter_bytes()
+    );
+    assert!(c.accuracy_int8 >= c.accuracy_f32 - 0.01, "{c:?}");
+    assert!(qnet.parameter_bytes() * 3 < net.params().len() * 4);
+}
+
+#[test]
+fn int8_sine_stays_within_0_003_of_clean_sine() {
+    let mut rng = Rng::new(7);
+    let mut train = Dataset::from_xy(&Synthetic::Sine.generate(1000, 0.1, &mut rng));
+    let mut test = Dataset::from_xy(&Synthetic::Sine.generate(200, 0.0, &mut rng));
+    let scaling = Scaling::fit(Normalize::Standard, &train).unwrap();
+    scaling.apply(&mut train);
+    scaling.apply(&mut test);
+    let mut net = DynNetwork::from_spec(1, "16:relu,16:relu,1:linear").unwrap();
+    net.init(Init::GlorotUniform, &mut rng);
+    let config = TrainConfig {
+        epochs: 500,
+        ..TrainConfig::new(Loss::MeanSquaredError)
+    };
+    fit(&mut net, &train, None, &config, &mut rng, &mut |_| {}).unwrap();
+    let qnet = quantize(&net, &train).unwrap();
+    let c = compare(&net, &qnet, &test);
+    println!(
+        "sine: MSE f32 {:.6}, int8 {:.6}, max output diff {:.4}",
+        c.mse_f32, c.mse_int8, c.max_abs_diff
+    );
+    assert!(c.mse_int8 <= 0.003, "{c:?}");
+}
