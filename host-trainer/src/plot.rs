@@ -34,18 +34,7 @@ pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32]) -> String {
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x_of = |epoch: usize| LEFT + plot_w * (epoch as f64 - 1.0) / (epochs as f64 - 1.0);
     let y_of = |v: f32| TOP + plot_h * (hi - f64::from(v).max(1e-30).log10()) / (hi - lo);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
-        WIDTH / 2.0,
-        escape(title)
-    );
+    let mut svg = svg_start(WIDTH, HEIGHT, 12, title, 24, 15);
     let decades = (hi - lo) as i32;
     for d in 0..=decades {
         let exponent = lo as i32 + d;
@@ -153,18 +142,7 @@ pub fn importance_bars_svg(
         .map(|f| f64::from(f.permutation))
         .fold(1e-12, f64::max);
     let max_sal = rows.iter().map(|f| f64::from(f.saliency)).fold(1e-12, f64::max);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
+    let mut svg = svg_start(width, height, 11, title, 22, 14);
     let header_y = TOP + 10.0;
     let _ = writeln!(
         svg,
@@ -207,18 +185,7 @@ pub fn heatmap_svg(title: &str, values: &[f32], side: usize) -> String {
     let size = cell * side as f64;
     let (width, height) = (size + 40.0, size + 70.0);
     let max = values.iter().copied().fold(1e-12f32, f32::max);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">{}</text>"#,
-        width / 2.0,
-        escape(title)
-    );
+    let mut svg = svg_start(width, height, 12, title, 22, 14);
     for (i, &v) in values.iter().enumerate().take(side * side) {
         let (r, c) = (i / side, i % side);
         let shade = 255.0 - 255.0 * f64::from((v / max).clamp(0.0, 1.0));
@@ -230,5 +197,23 @@ pub fn heatmap_svg(title: &str, values: &[f32], side: usize) -> String {
         );
     }
     svg.push_str("</svg>\n");
+    svg
+}
+
+/// An SVG document's opening: the `<svg>` element, a white background and a centred title
+/// at height `title_y`.
+fn svg_start(width: f64, height: f64, font_size: u32, title: &str, title_y: u32, title_size: u32) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="{font_size}">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{title_y}" text-anchor="middle" font-size="{title_size}">{}</text>"#,
+        width / 2.0,
+        escape(title)
+    );
     svg
 }
