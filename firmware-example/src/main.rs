@@ -84,6 +84,21 @@ fn model_in_flash() -> &'static [u8] {
     board::model_region()
 }
 
+/// ` class=<arg-max>` after a vector's line for multi-output (classifier) models.
+#[cfg(not(feature = "silent"))]
+struct ClassNote<'a>(&'a [f32]);
+
+#[cfg(not(feature = "silent"))]
+impl fmt::Display for ClassNote<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() < 2 {
+            return Ok(());
+        }
+        let best = (0..self.0.len()).fold(0, |best, i| if self.0[i] > self.0[best] { i } else { best });
+        write!(f, " class={best}")
+    }
+}
+
 /// Why the firmware exits with failure.
 enum Failure {
     /// nn-core refused the weight file.
@@ -169,11 +184,12 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
             };
         }
         say!(
-            "vector {}: in={:?} out={:?} expected={:?}",
+            "vector {}: in={:?} out={:?} expected={:?}{}",
             index,
             raw.as_ref(),
             got.as_ref(),
-            want.as_ref()
+            want.as_ref(),
+            ClassNote(got.as_ref())
         );
         if index == 0 {
             first = raw;
