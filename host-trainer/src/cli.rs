@@ -163,8 +163,9 @@ struct TrainArgs {
     quiet: bool,
 }
 
+/// A model and a labelled data file to measure it on (`eval`, `explain`).
 #[derive(Debug, clap::Args)]
-struct EvalArgs {
+struct LabelledArgs {
     /// The weight file.
     #[arg(long)]
     model: PathBuf,
@@ -177,6 +178,12 @@ struct EvalArgs {
     /// Loss (default from the model's last activation).
     #[arg(long, value_enum)]
     loss: Option<LossArg>,
+}
+
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    labelled: LabelledArgs,
     /// One JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -209,18 +216,8 @@ struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 struct ExplainArgs {
-    /// The weight file.
-    #[arg(long)]
-    model: PathBuf,
-    /// CSV file with the model's input columns and the target column.
-    #[arg(long)]
-    data: PathBuf,
-    /// The target column.
-    #[arg(long)]
-    target: String,
-    /// Loss (default from the model's last activation).
-    #[arg(long, value_enum)]
-    loss: Option<LossArg>,
+    #[command(flatten)]
+    labelled: LabelledArgs,
     /// Shuffles per feature.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
@@ -517,12 +514,8 @@ fn check_feature_count(file: &Path, features: usize, inputs: usize) -> Result<()
 }
 
 /// A model, its loss, and a labelled data file normalized as the model expects.
-fn load_labelled(
-    model: &Path,
-    data: &Path,
-    target: &str,
-    loss: Option<LossArg>,
-) -> Result<(LoadedModel, Loss, Dataset), Error> {
+fn load_labelled(args: &LabelledArgs) -> Result<(LoadedModel, Loss, Dataset), Error> {
+    let (model, data, target, loss) = (&args.model, &args.data, &args.target, args.loss);
     let model = load_model(model)?;
     let table = Table::read_csv(data)?;
     let loss = loss.map_or_else(|| Task::default_loss(model.net.output_activation()), Loss::from);
@@ -536,12 +529,12 @@ fn load_labelled(
 }
 
 fn explain(args: ExplainArgs) -> Result<(), Error> {
-    let (model, loss, data) = load_labelled(&args.model, &args.data, &args.target, args.loss)?;
+    let (model, loss, data) = load_labelled(&args.labelled)?;
     let explanation =
         crate::explain::explain(&model.net, &data, loss, args.repeats, &mut Rng::new(args.seed));
-    let title = format!("{}: which inputs matter", args.model.display());
+    let title = format!("{}: which inputs matter", args.labelled.model.display());
     let mut files = vec![(
-        export::sibling(&args.model, "importance.svg"),
+        export::sibling(&args.labelled.model, "importance.svg"),
         crate::plot::importance_bars_svg(&title, &explanation, 40).into_bytes(),
     )];
     let side = (data.feature_count() as f64).sqrt() as usize;
@@ -562,7 +555,10 @@ fn explain(args: ExplainArgs) -> Result<(), Error> {
             &by_feature,
             side,
         );
-        files.push((export::sibling(&args.model, "heatmap.svg"), heat.into_bytes()));
+        files.push((
+            export::sibling(&args.labelled.model, "heatmap.svg"),
+            heat.into_bytes(),
+        ));
     }
     export::write_all_atomically(&files)?;
     if args.json {
@@ -600,7 +596,7 @@ fn explain(args: ExplainArgs) -> Result<(), Error> {
 }
 
 fn eval(args: EvalArgs) -> Result<(), Error> {
-    let (model, loss, data) = load_labelled(&args.model, &args.data, &args.target, args.loss)?;
+    let (model, loss, data) = load_labelled(&args.labelled)?;
     let metrics = evaluate(&model.net, &data, loss);
     if args.json {
         let mut json = serde_json::json!({

@@ -77,11 +77,6 @@ impl Engine {
         }
     }
 
-    /// Largest batch these buffers take.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// Loads sample `x` with targets `t` as row `row` of the batch.
     pub fn set_sample(&mut self, row: usize, x: &[f32], t: &[f32]) {
         for (i, &v) in x.iter().enumerate() {
@@ -131,14 +126,6 @@ impl Engine {
                     activate(Activation::Softmax, y)
                 });
             }
-        }
-    }
-
-    /// The output of sample `row` after [`Engine::forward`], into `y`.
-    pub fn output(&self, row: usize, y: &mut [f32]) {
-        let last = &self.out[self.out.len() - 1];
-        for (o, y) in y.iter_mut().enumerate() {
-            *y = last[o * self.stride + row];
         }
     }
 

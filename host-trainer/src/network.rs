@@ -170,27 +170,23 @@ impl DynNetwork {
 
     /// The Rust type of this network for the firmware: `nn_core::network![...]`.
     pub fn rust_type(&self) -> String {
-        rust_type(&self.specs)
+        let layers: Vec<String> = self
+            .specs
+            .iter()
+            .map(|s| {
+                let marker = match s.activation {
+                    Activation::Identity => "Identity",
+                    Activation::Relu => "Relu",
+                    Activation::LeakyRelu => "LeakyRelu",
+                    Activation::Sigmoid => "Sigmoid",
+                    Activation::Tanh => "Tanh",
+                    Activation::Softmax => "Softmax",
+                };
+                format!("nn_core::Dense<{}, {}, nn_core::{marker}>", s.inputs, s.outputs)
+            })
+            .collect();
+        format!("nn_core::network![{}]", layers.join(", "))
     }
-}
-
-/// The typed declaration of a layer list: `nn_core::network![nn_core::Dense<1, 16, nn_core::Relu>, ...]`.
-pub fn rust_type(specs: &[LayerSpec]) -> String {
-    let layers: Vec<String> = specs
-        .iter()
-        .map(|s| {
-            let marker = match s.activation {
-                Activation::Identity => "Identity",
-                Activation::Relu => "Relu",
-                Activation::LeakyRelu => "LeakyRelu",
-                Activation::Sigmoid => "Sigmoid",
-                Activation::Tanh => "Tanh",
-                Activation::Softmax => "Softmax",
-            };
-            format!("nn_core::Dense<{}, {}, nn_core::{marker}>", s.inputs, s.outputs)
-        })
-        .collect();
-    format!("nn_core::network![{}]", layers.join(", "))
 }
 
 impl LayerView for DynNetwork {
