@@ -40,6 +40,9 @@ enum Command {
     /// (MODEL.importance.svg) and, for square images of 16 or more inputs such as the 8x8
     /// digits, a heat map (MODEL.heatmap.svg).
     Explain(ExplainArgs),
+    /// Post-training int8 quantization: writes an int8 weight file (model kind int8) with
+    /// test vectors from nn-core's int8 forward, and reports f32 against int8.
+    Quantize(QuantizeArgs),
     /// Split a CSV file into training and test files (stratified by a class column).
     Split(SplitArgs),
     /// Write a synthetic data set: the tutorial's parabola or TFLM's sine.
@@ -206,6 +209,32 @@ struct PredictArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct QuantizeArgs {
+    /// The f32 weight file.
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV file of calibration samples (e.g. the training data): the input columns and the
+    /// target column.
+    #[arg(long)]
+    calib: PathBuf,
+    /// The target column (left out of the inputs; used for the report).
+    #[arg(long)]
+    target: String,
+    /// A held-out CSV file to report on as well.
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Where to write the int8 weight file (atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of test vectors stored in the file (the first calibration samples).
+    #[arg(long, default_value_t = 8)]
+    vectors: usize,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 struct InspectArgs {
     /// The weight file.
     model: PathBuf,
@@ -289,6 +318,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Predict(args) => predict(args),
         Command::Inspect(args) => inspect(args),
         Command::Explain(args) => explain(args),
+        Command::Quantize(args) => quantize(args),
         Command::Split(args) => split(args),
         Command::Dataset(args) => dataset(args),
         Command::Bench(args) => crate::bench::run(&args),
@@ -489,6 +519,13 @@ struct LoadedModel {
 fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, &e))?;
     let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::weight_file(path, error))?;
+    if file.kind() != nn_core::ModelKind::F32 {
+        let error = nn_core::Error::WrongModelKind {
+            found: file.kind(),
+            expected: nn_core::ModelKind::F32,
+        };
+        return Err(Error::weight_file(path, error));
+    }
     let scaling = file.normalization().map(|n| Scaling {
         offset: n.offset.iter().collect(),
         scale: n.scale.iter().collect(),
@@ -673,8 +710,8 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
     let layers = file.layers();
     println!("file            {}", args.model.display());
     println!("name            {}", file.name());
-    println!("format version  {}", nn_core::FORMAT_VERSION);
-    println!("kind            {:?}", file.kind());
+    println!("format version  {}", file.version());
+    println!("kind            {}", file.kind());
     println!("layers          {layers}");
     for (i, spec) in layers.as_slice().iter().enumerate() {
         println!(
@@ -701,6 +738,102 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
     println!("test vectors    {}", file.test_vector_count());
     println!("file size       {} bytes", file.len());
     println!("CRC-32          {:08x} (ok)", file.crc());
+    Ok(())
+}
+
+/// A labelled CSV file for `model`: raw and normalized.
+fn read_for_model(model: &LoadedModel, data: &Path, target: &str) -> Result<(Dataset, Dataset), Error> {
+    let table = Table::read_csv(data)?;
+    let loss = Task::default_loss(model.net.output_activation());
+    let task = Task::for_loss(loss, model.net.outputs())?;
+    let raw = Dataset::from_table(&table, target, task)?;
+    check_feature_count(data, raw.feature_count(), model.net.inputs())?;
+    let mut normalized = raw.clone();
+    if let Some(s) = &model.scaling {
+        s.apply(&mut normalized);
+    }
+    Ok((raw, normalized))
+}
+
+fn quantize(args: QuantizeArgs) -> Result<(), Error> {
+    let model = load_model(&args.model)?;
+    let f32_len = std::fs::metadata(&args.model)
+        .map_err(|e| DataError::io(&args.model, &e))?
+        .len();
+    let (raw, calib) = read_for_model(&model, &args.calib, &args.target)?;
+    let test = args
+        .test
+        .as_ref()
+        .map(|path| read_for_model(&model, path, &args.target).map(|(_, normalized)| normalized))
+        .transpose()?;
+    let qnet = crate::quantize::quantize(&model.net, &calib)?;
+    let int8 = qnet.model();
+    let mut predictor = crate::quantize::QPredictor::new(&int8);
+    let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, |x| {
+        predictor.predict(&int8, x).to_vec()
+    });
+    let bytes = std::fs::read(&args.model).map_err(|e| DataError::io(&args.model, &e))?;
+    let name = WeightFile::parse_exact(&bytes)
+        .map_err(|error| Error::weight_file(&args.model, error))?
+        .name()
+        .to_owned();
+    let file = export::encode_int8_model(&qnet, &name, model.scaling.as_ref(), &golden, &args.out)?;
+    let calib_report = crate::quantize::compare(&model.net, &qnet, &calib);
+    let test_report = test
+        .as_ref()
+        .map(|t| crate::quantize::compare(&model.net, &qnet, t));
+    export::write_all_atomically(&[(args.out.clone(), file.clone())])?;
+    let f32_params = model.net.params().len() * 4;
+    if args.json {
+        let json = serde_json::json!({
+            "f32_file_bytes": f32_len,
+            "int8_file_bytes": file.len(),
+            "f32_parameter_bytes": f32_params,
+            "int8_parameter_bytes": qnet.parameter_bytes(),
+            "calibration": calib_report,
+            "test": test_report,
+        });
+        println!("{json}");
+        return Ok(());
+    }
+    println!(
+        "{} ({} bytes, parameters {f32_params} bytes) -> {} (int8, {} bytes, parameters {} bytes)",
+        args.model.display(),
+        f32_len,
+        args.out.display(),
+        file.len(),
+        qnet.parameter_bytes()
+    );
+    let metric = if calib_report.classification {
+        "accuracy"
+    } else {
+        "MSE"
+    };
+    println!(
+        "{:<12} {:>8} {:>12} {:>12} {:>12}",
+        "",
+        "samples",
+        format!("f32 {metric}"),
+        format!("int8 {metric}"),
+        "max |diff|"
+    );
+    let rows = std::iter::once(("calibration", calib_report)).chain(test_report.map(|t| ("test", t)));
+    for (what, c) in rows {
+        let (f, q) = if c.classification {
+            (c.accuracy_f32, c.accuracy_int8)
+        } else {
+            (c.mse_f32, c.mse_int8)
+        };
+        println!(
+            "{what:<12} {:>8} {f:>12.6} {q:>12.6} {:>12.6}",
+            c.samples, c.max_abs_diff
+        );
+    }
+    println!(
+        "wrote {} ({} test vectors from nn-core's int8 forward)",
+        args.out.display(),
+        golden.inputs.len() / raw.feature_count().max(1)
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use nn_core::{LayerView, Metadata, NormalizationParams};
 use crate::data::{Dataset, Scaling};
 use crate::error::Error;
 use crate::network::{DynNetwork, Predictor};
+use crate::quantize::QNetwork;
 
 /// Test vectors for the weight file: raw inputs and nn-core's outputs for them.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +29,17 @@ impl Golden {
         count: usize,
     ) -> Golden {
         let mut predictor = Predictor::new(net);
+        Golden::from_samples_with(scaling, raw, count, |x| predictor.predict(net, x).to_vec())
+    }
+
+    /// The first `count` samples of `raw` with the outputs `predict` gives for them after
+    /// `scaling` (e.g. nn-core's int8 forward).
+    pub fn from_samples_with(
+        scaling: Option<&Scaling>,
+        raw: &Dataset,
+        count: usize,
+        mut predict: impl FnMut(&[f32]) -> Vec<f32>,
+    ) -> Golden {
         let mut golden = Golden::default();
         for i in 0..count.min(raw.len()) {
             let mut x = raw.x(i).to_vec();
@@ -35,7 +47,7 @@ impl Golden {
                 scaling.apply_row(&mut x);
             }
             golden.inputs.extend_from_slice(raw.x(i));
-            golden.outputs.extend_from_slice(predictor.predict(net, &x));
+            golden.outputs.extend_from_slice(&predict(&x));
         }
         golden
     }
@@ -68,7 +80,34 @@ pub fn encode_model(
     golden: &Golden,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
-    let meta = Metadata {
+    let meta = metadata(name, scaling, golden);
+    let error = |error| Error::weight_file(path, error);
+    let mut bytes = vec![0; nn_core::encoded_len(net, &meta).map_err(error)?];
+    nn_core::encode(net, &meta, &mut bytes).map_err(error)?;
+    Ok(bytes)
+}
+
+/// The int8 weight file of `qnet` with its name, normalization and test vectors.
+///
+/// # Errors
+/// [`Error::WeightFile`] for a network or metadata no file may hold.
+pub fn encode_int8_model(
+    qnet: &QNetwork,
+    name: &str,
+    scaling: Option<&Scaling>,
+    golden: &Golden,
+    path: &Path,
+) -> Result<Vec<u8>, Error> {
+    let meta = metadata(name, scaling, golden);
+    let model = qnet.model();
+    let error = |error| Error::weight_file(path, error);
+    let mut bytes = vec![0; nn_core::encoded_len_int8(&model, &meta).map_err(error)?];
+    nn_core::encode_int8(&model, &meta, &mut bytes).map_err(error)?;
+    Ok(bytes)
+}
+
+fn metadata<'a>(name: &'a str, scaling: Option<&'a Scaling>, golden: &'a Golden) -> Metadata<'a> {
+    Metadata {
         name,
         normalization: scaling.map(|s| NormalizationParams {
             offset: &s.offset,
@@ -76,11 +115,7 @@ pub fn encode_model(
         }),
         test_inputs: &golden.inputs,
         test_outputs: &golden.outputs,
-    };
-    let error = |error| Error::weight_file(path, error);
-    let mut bytes = vec![0; nn_core::encoded_len(net, &meta).map_err(error)?];
-    nn_core::encode(net, &meta, &mut bytes).map_err(error)?;
-    Ok(bytes)
+    }
 }
 
 /// `MODEL.nnw` with its extension replaced by `suffix`: `sibling("m.nnw", "loss.svg")` is `m.loss.svg`.

@@ -99,6 +99,12 @@ impl DynNetwork {
     /// # Errors
     /// As [`DynNetwork::new`] (a parsed file always passes).
     pub fn from_file(file: &WeightFile<'_>) -> Result<DynNetwork, Error> {
+        if file.kind() != nn_core::ModelKind::F32 {
+            return Err(Error::Config(format!(
+                "the file holds an {} model; this needs an f32 model",
+                file.kind()
+            )));
+        }
         let mut net = DynNetwork::new(file.layers().as_slice().to_vec())?;
         for (p, v) in net.params.iter_mut().zip(file.params().iter()) {
             *p = v;

@@ -1,67 +1,60 @@
-//! Post-training int8 quantization (groundwork for the int8 model kind): weights int8
-//! symmetric per output channel, activations int8 asymmetric per tensor from a calibration
-//! set, bias int32, requantization by fixed-point multipliers — nn-core's integer kernels
-//! ([`nn_core::quant`]). The output layer's int32 sums are dequantized and its activation
-//! applied in f32 (keeps softmax, sigmoid and tanh outputs accurate). Hidden layers may be
-//! linear or ReLU for now (ReLU is a clamp at the zero point); others are refused. Not yet in
-//! the weight file or the firmware: this is the host side, measured in tests.
+//! Post-training int8 quantization: weights int8 symmetric per output channel, activations
+//! int8 asymmetric per tensor from a calibration set, bias int32 with the input zero point
+//! folded in, hidden layers requantized by integer multipliers and shifts
+//! ([`nn_core::quant`]), the output layer's sums dequantized and its activation applied in
+//! f32 (which keeps softmax, sigmoid and tanh outputs as accurate as the sums).
+//!
+//! Hidden layers may be linear or ReLU (ReLU is a clamp at the zero point); others are
+//! refused. A requantization multiplier `s_in · s_w / s_out` must be below 0.25 (see
+//! [`nn_core::quant::Requantizer`]): where a layer's would not be, its output scale is
+//! widened until it is (in practice multipliers are far smaller; nothing is lost).
+//!
+//! The int8 forward is nn-core's ([`nn_core::Int8Model::predict`]), so what the host measures
+//! and writes as test vectors is what a board computes, bit for bit.
 
-use nn_core::quant::{Multiplier, dense_q8, dense_q8_accumulate};
-use nn_core::{Activation, LayerView};
+use nn_core::quant::{MAX_REQUANTIZER, Requantizer};
+use nn_core::{Int8LayerParams, Int8Model, Int8Stage, LayerView, QuantParams};
 
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::network::{DynNetwork, Predictor};
 
-/// Scale and zero point of an int8 tensor: `real = scale · (q - zero_point)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct QParams {
-    /// Real value of one step.
-    pub scale: f32,
-    /// The int8 value of real 0.
-    pub zero_point: i32,
+/// Parameters covering [min, max] (widened to include 0) with the 256 int8 steps.
+pub fn covering(min: f32, max: f32) -> QuantParams {
+    let (min, max) = (min.min(0.0), max.max(0.0));
+    let scale = if max > min { (max - min) / 255.0 } else { 1.0 };
+    let zero_point = (-128.0 - min / scale).round().clamp(-128.0, 127.0) as i32;
+    QuantParams { scale, zero_point }
 }
 
-impl QParams {
-    /// Parameters covering [min, max] (widened to include 0) with the 256 int8 steps.
-    pub fn covering(min: f32, max: f32) -> QParams {
-        let (min, max) = (min.min(0.0), max.max(0.0));
-        let scale = if max > min { (max - min) / 255.0 } else { 1.0 };
-        let zero_point = (-128.0 - min / scale).round().clamp(-128.0, 127.0) as i32;
-        QParams { scale, zero_point }
-    }
-
-    /// The int8 value nearest to `x`.
-    pub fn quantize(&self, x: f32) -> i8 {
-        ((x / self.scale).round() as i32 + self.zero_point).clamp(-128, 127) as i8
-    }
-}
-
-/// One quantized dense layer.
+/// One quantized dense layer, owned.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QLayer {
-    /// Activation (applied by clamping for hidden layers, in f32 for the output layer).
-    pub activation: Activation,
-    /// Inputs, outputs.
-    pub shape: (usize, usize),
+    /// Shape and activation.
+    pub spec: nn_core::LayerSpec,
     /// Weights, row-major `[out][in]`.
     pub weights: Vec<i8>,
     /// Per output channel: weight scale.
     pub weight_scales: Vec<f32>,
     /// Bias with the input zero point folded in.
     pub bias: Vec<i32>,
-    /// Per output channel: `s_in · s_w / s_out` (hidden layers).
-    pub multipliers: Vec<Multiplier>,
     /// The layer's input tensor.
-    pub input: QParams,
-    /// The layer's output tensor (hidden layers).
-    pub output: QParams,
+    pub input: QuantParams,
+    /// Hidden layers: per output channel, the requantization multiplier and shift, and the
+    /// output tensor. Empty for the output layer.
+    pub multiplier: Vec<i32>,
+    /// See `multiplier`.
+    pub shift: Vec<u8>,
+    /// The output tensor (hidden layers).
+    pub output: QuantParams,
+    /// Output layer: per channel `s_in · s_w[o]`. Empty for hidden layers.
+    pub dequantize: Vec<f32>,
 }
 
-/// An int8 network.
+/// An int8 network, owned.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QNetwork {
-    /// The layers.
+    /// The layers; every one but the last requantizes.
     pub layers: Vec<QLayer>,
 }
 
@@ -87,19 +80,19 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
             x = y;
         }
     }
-    let mut layers = Vec::with_capacity(count);
+    let mut layers: Vec<QLayer> = Vec::with_capacity(count);
+    let mut input = covering(ranges[0].0, ranges[0].1);
     for l in 0..count {
         let Some(layer) = net.layer(l) else { continue };
         let last = l + 1 == count;
-        if !last && !matches!(layer.spec.activation, Activation::Identity | Activation::Relu) {
+        if !last && !nn_core::format::hidden_activation_supported(layer.spec.activation) {
             return Err(Error::Config(format!(
-                "int8: hidden {} layers are not supported yet (linear and relu are)",
+                "int8: layer {l} is a hidden {} layer; int8 hidden layers are linear or relu \
+                 (the output layer may have any activation)",
                 layer.spec.activation
             )));
         }
-        let (n_in, n_out) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
-        let input = QParams::covering(ranges[l].0, ranges[l].1);
-        let output = QParams::covering(ranges[l + 1].0, ranges[l + 1].1);
+        let n_in = usize::from(layer.spec.inputs);
         let weight_scales: Vec<f32> = layer
             .weights
             .chunks(n_in)
@@ -111,30 +104,55 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
             .enumerate()
             .map(|(k, w)| (w / weight_scales[k / n_in]).round().clamp(-127.0, 127.0) as i8)
             .collect();
-        let bias = (0..n_out)
-            .map(|o| {
-                let sum_w: i32 = weights[o * n_in..(o + 1) * n_in]
-                    .iter()
-                    .map(|&w| i32::from(w))
-                    .sum();
-                let b = f64::from(layer.bias[o]) / (f64::from(input.scale) * f64::from(weight_scales[o]));
+        let bias = weights
+            .chunks(n_in)
+            .zip(layer.bias)
+            .zip(&weight_scales)
+            .map(|((row, &b), &s)| {
+                let sum_w: i32 = row.iter().map(|&w| i32::from(w)).sum();
+                let b = f64::from(b) / (f64::from(input.scale) * f64::from(s));
                 b.round() as i32 - input.zero_point * sum_w
             })
             .collect();
-        let multipliers = weight_scales
-            .iter()
-            .map(|&s| Multiplier::from_real(f64::from(input.scale) * f64::from(s) / f64::from(output.scale)))
-            .collect();
-        layers.push(QLayer {
-            activation: layer.spec.activation,
-            shape: (n_in, n_out),
+        let mut q = QLayer {
+            spec: layer.spec,
             weights,
             weight_scales,
             bias,
-            multipliers,
             input,
-            output,
-        });
+            multiplier: vec![],
+            shift: vec![],
+            output: input,
+            dequantize: vec![],
+        };
+        if last {
+            q.dequantize = q.weight_scales.iter().map(|&s| input.scale * s).collect();
+        } else {
+            let largest = q.weight_scales.iter().fold(0.0f32, |m, &s| m.max(s));
+            let mut output = covering(ranges[l + 1].0, ranges[l + 1].1);
+            // Keep every multiplier below the Requantizer's bound (with a margin for rounding).
+            let floor = (f64::from(input.scale) * f64::from(largest) / (MAX_REQUANTIZER * 0.99)) as f32;
+            if output.scale < floor {
+                let zero = output.zero_point;
+                output = QuantParams {
+                    scale: floor,
+                    zero_point: zero,
+                };
+            }
+            let requantizers = q
+                .weight_scales
+                .iter()
+                .map(|&s| {
+                    Requantizer::from_real(f64::from(input.scale) * f64::from(s) / f64::from(output.scale))
+                        .ok_or_else(|| Error::Config(format!("int8: layer {l} cannot be requantized")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            q.multiplier = requantizers.iter().map(|r| r.multiplier).collect();
+            q.shift = requantizers.iter().map(|r| r.shift).collect();
+            q.output = output;
+            input = output;
+        }
+        layers.push(q);
     }
     Ok(QNetwork { layers })
 }
@@ -147,87 +165,128 @@ fn widen(range: &mut (f32, f32), values: &[f32]) {
 }
 
 impl QNetwork {
-    /// The int8 forward pass on a normalized input: quantize, integer layers, dequantize the
-    /// output layer's sums and apply its activation (nn-core's, in f32).
-    pub fn predict(&self, x: &[f32]) -> Vec<f32> {
-        let Some(first) = self.layers.first() else {
-            return vec![];
+    /// The network as nn-core sees it (slices borrowed from this one): what is written to
+    /// the file and what runs.
+    pub fn model(&self) -> Int8Model<'_> {
+        let mut model = Int8Model {
+            input: self.layers.first().map_or(
+                QuantParams {
+                    scale: 1.0,
+                    zero_point: 0,
+                },
+                |l| l.input,
+            ),
+            layers: Default::default(),
         };
-        let mut q: Vec<i8> = x.iter().map(|&v| first.input.quantize(v)).collect();
-        for (l, layer) in self.layers.iter().enumerate() {
-            if l + 1 == self.layers.len() {
-                let mut acc = vec![0i32; layer.shape.1];
-                dense_q8_accumulate(&layer.weights, &layer.bias, &q, &mut acc);
-                let mut y: Vec<f32> = acc
-                    .iter()
-                    .zip(&layer.weight_scales)
-                    .map(|(&a, &s)| a as f32 * layer.input.scale * s)
-                    .collect();
-                nn_core::activation::activate(layer.activation, &mut y);
-                return y;
-            }
-            let min = if layer.activation == Activation::Relu {
-                layer.output.zero_point as i8
+        for (l, q) in self.layers.iter().enumerate() {
+            let stage = if l + 1 == self.layers.len() {
+                Int8Stage::Dequantize { scale: &q.dequantize }
             } else {
-                -128
+                Int8Stage::Requantize {
+                    multiplier: &q.multiplier,
+                    shift: &q.shift,
+                    output: q.output,
+                }
             };
-            let mut y = vec![0i8; layer.shape.1];
-            dense_q8(
-                &layer.weights,
-                &layer.bias,
-                &layer.multipliers,
-                &q,
-                layer.output.zero_point,
-                min,
-                127,
-                &mut y,
-            );
-            q = y;
+            // A DynNetwork that reached here has at most MAX_LAYERS layers.
+            let _ = model.layers.push(Int8LayerParams {
+                spec: q.spec,
+                weights: &q.weights,
+                bias: &q.bias,
+                stage,
+            });
         }
-        vec![]
+        model
     }
 
-    /// Bytes of parameters: int8 weights, int32 biases, and per channel a multiplier, a
-    /// shift and a weight scale.
+    /// Bytes of parameters as the int8 file holds them (without normalization and vectors).
     pub fn parameter_bytes(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| l.weights.len() + 4 * l.bias.len() + 12 * l.shape.1)
-            .sum()
+        let count = self.layers.len();
+        self.layers.iter().enumerate().fold(8, |sum, (l, q)| {
+            let out = q.bias.len();
+            let tail = if l + 1 == count {
+                4 * out
+            } else {
+                4 * out + out.next_multiple_of(4) + 8
+            };
+            sum + q.weights.len().next_multiple_of(4) + 4 * out + tail
+        })
     }
 }
 
-/// The f32 network's and the int8 network's predictions on `data`, side by side: (mean
-/// squared error of each against the targets, accuracy of each for classification, the
-/// largest output difference).
+/// Runs an int8 network over normalized inputs with reused scratch buffers.
+pub struct QPredictor {
+    a: Vec<i8>,
+    b: Vec<i8>,
+    y: Vec<f32>,
+}
+
+impl QPredictor {
+    /// Buffers for `model`.
+    pub fn new(model: &Int8Model<'_>) -> QPredictor {
+        let width = model.widest_layer();
+        let outputs = model.layers.last().map_or(0, |l| usize::from(l.spec.outputs));
+        QPredictor {
+            a: vec![0; width],
+            b: vec![0; width],
+            y: vec![0.0; outputs],
+        }
+    }
+
+    /// nn-core's int8 forward on one normalized input.
+    pub fn predict(&mut self, model: &Int8Model<'_>, x: &[f32]) -> &[f32] {
+        if model.predict(x, &mut self.a, &mut self.b, &mut self.y).is_none() {
+            self.y.iter_mut().for_each(|v| *v = f32::NAN);
+        }
+        &self.y
+    }
+}
+
+/// The f32 network's and the int8 network's predictions on `data`, side by side.
 pub fn compare(net: &DynNetwork, qnet: &QNetwork, data: &Dataset) -> Comparison {
     let mut predictor = Predictor::new(net);
-    let mut c = Comparison::default();
+    let model = qnet.model();
+    let mut qpredictor = QPredictor::new(&model);
+    let mut c = Comparison {
+        samples: data.len(),
+        ..Comparison::default()
+    };
     let n = data.len().max(1) as f32;
+    let classification = data.task.is_classification();
     for i in 0..data.len() {
         let f = predictor.predict(net, data.x(i)).to_vec();
-        let q = qnet.predict(data.x(i));
+        let q = qpredictor.predict(&model, data.x(i));
         let t = data.y(i);
         let se = |y: &[f32]| y.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() / t.len() as f32;
         c.mse_f32 += se(&f) / n;
-        c.mse_int8 += se(&q) / n;
+        c.mse_int8 += se(q) / n;
         c.max_abs_diff = f
             .iter()
-            .zip(&q)
+            .zip(q)
             .map(|(a, b)| (a - b).abs())
             .fold(c.max_abs_diff, f32::max);
-        if data.task.is_classification() {
+        if classification {
             let label = data.labels[i];
-            c.accuracy_f32 += f32::from(u8::from(crate::metrics::predicted_class(&f) == label)) / n;
-            c.accuracy_int8 += f32::from(u8::from(crate::metrics::predicted_class(&q) == label)) / n;
+            let (cf, cq) = (
+                crate::metrics::predicted_class(&f),
+                crate::metrics::predicted_class(q),
+            );
+            c.accuracy_f32 += f32::from(u8::from(cf == label)) / n;
+            c.accuracy_int8 += f32::from(u8::from(cq == label)) / n;
+            c.agreement += f32::from(u8::from(cf == cq)) / n;
         }
     }
+    c.classification = classification;
     c
 }
 
 /// f32 against int8 on one data set.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Comparison {
+    /// Samples compared.
+    pub samples: usize,
+    /// Whether accuracies are meaningful.
+    pub classification: bool,
     /// Mean squared error of the f32 network.
     pub mse_f32: f32,
     /// Mean squared error of the int8 network.
@@ -236,6 +295,8 @@ pub struct Comparison {
     pub accuracy_f32: f32,
     /// Accuracy of the int8 network (classification).
     pub accuracy_int8: f32,
+    /// Fraction of samples where both predict the same class (classification).
+    pub agreement: f32,
     /// Largest difference of one output.
     pub max_abs_diff: f32,
 }

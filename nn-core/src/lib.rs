@@ -42,7 +42,9 @@
 //! # Ok::<(), nn_core::Error>(())
 //! ```
 #![no_std]
-#![forbid(unsafe_code)]
+// The one exception is `quant::dsp`: three Cortex-M4 DSP instructions that stable Rust has
+// no intrinsics for, as inline assembly on registers only.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 /// The README's examples, run as doc tests.
@@ -58,6 +60,7 @@ pub mod dense;
 pub mod finetune;
 pub mod format;
 pub mod init;
+pub mod int8;
 pub mod layer;
 pub mod loss;
 pub mod math;
@@ -67,10 +70,12 @@ pub mod view;
 
 pub use activation::{Activation, ActivationFn, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use format::{
-    Error, F32Bytes, FORMAT_VERSION, MAGIC, Metadata, ModelKind, Normalization, NormalizationParams,
-    WeightFile, encode, encoded_len,
+    Error, F32Bytes, FORMAT_VERSION, Int8LayerParams, Int8Model, Int8Stage, MAGIC, Metadata, ModelKind,
+    Normalization, NormalizationParams, QuantParams, WeightFile, encode, encode_int8, encoded_len,
+    encoded_len_int8,
 };
 pub use init::Init;
+pub use int8::{Int8DenseRef, Int8Finish, Int8Forward, Int8Network, Int8OutputRef};
 pub use layer::{Dense, DenseCache, DenseRef, GradientOf, Layer, Trainable, Vector};
 pub use loss::{Loss, loss_and_delta};
 pub use view::{

@@ -229,7 +229,7 @@ fn errors_say_what_is_wrong() {
                 b[4] = 3;
                 b
             },
-            "format version 3, this build reads 1",
+            "format version 3, this build reads versions 1 to 2",
         ),
         (
             {
@@ -246,7 +246,17 @@ fn errors_say_what_is_wrong() {
                 fix_crc(&mut b);
                 b
             },
-            "model kind 7 is not supported by this build (0 = f32)",
+            "model kind 7 is not supported by this build (0 = f32, 1 = int8 from version 2)",
+        ),
+        (
+            {
+                // The int8 kind did not exist in version 1.
+                let mut b = FIXTURE.to_vec();
+                b[13] = 1;
+                fix_crc(&mut b);
+                b
+            },
+            "model kind 1 is not supported by this build (0 = f32, 1 = int8 from version 2)",
         ),
         (
             {

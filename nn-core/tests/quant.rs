@@ -1,57 +1,120 @@
-//! The integer requantization and the int8 dense kernel against f64 references.
+//! The integer kernels of int8 inference against independent references: exact integer
+//! arithmetic in i128, and f64 for what the integers stand for.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
-use nn_core::quant::{Multiplier, dense_q8, rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
+use nn_core::quant::{Requantizer, dense_requantized, dot, portable, quantize_input, requantize};
+use rand_core::Rng;
+
+/// `round(acc · m / 2^(33 + s))`, ties toward +∞, in i128 (the definition, written apart from
+/// the kernel's high-word shifts).
+fn requantize_ref(acc: i32, m: i32, s: u8) -> i64 {
+    let p = i128::from(acc) * i128::from(m);
+    let d = 1i128 << (33 + u32::from(s));
+    (p + d / 2).div_euclid(d) as i64
+}
 
 #[test]
-fn fixed_point_multipliers_round_like_real_arithmetic() {
+fn requantization_is_exactly_rounded_multiplication() {
     let mut rng = common::rng(1);
-    let mut worst = 0i64;
-    for _ in 0..20_000 {
-        // Real multipliers over the range requantization meets: 2^-20 .. 2^4.
-        let real = libm::exp2(-20.0 + 24.0 * f64::from(nn_core::init::uniform01(&mut rng)));
-        let m = Multiplier::from_real(real);
-        assert!(m.multiplier >= 1 << 30, "{real}: {m:?}");
-        let x = (nn_core::init::uniform01(&mut rng) as f64 * 2e6 - 1e6) as i32;
-        let exact = (f64::from(x) * real).round() as i64;
-        worst = worst.max((i64::from(m.apply(x)) - exact).abs());
+    for _ in 0..200_000 {
+        let acc = rng.next_u32() as i32;
+        let m = (rng.next_u32() >> 1) as i32;
+        let s = (rng.next_u32() % 32) as u8;
+        assert_eq!(
+            i64::from(requantize(acc, m, s)),
+            requantize_ref(acc, m, s),
+            "{acc} {m} {s}"
+        );
     }
-    assert!(worst <= 1, "off by {worst}");
-    assert_eq!(
-        Multiplier::from_real(0.0),
-        Multiplier {
-            multiplier: 0,
-            shift: 0
+    for (acc, m, s) in [
+        (i32::MIN, i32::MAX, 0),
+        (i32::MAX, i32::MAX, 0),
+        (i32::MIN, 1, 31),
+        (-1, 1 << 30, 0),
+    ] {
+        assert_eq!(i64::from(requantize(acc, m, s)), requantize_ref(acc, m, s));
+    }
+    // Ties go toward +infinity: 3 · 2^30 / 2^33 = 0.375 -> 0; 4 · 2^30 / 2^33 = 0.5 -> 1, -0.5 -> 0.
+    assert_eq!(requantize(4, 1 << 30, 0), 1);
+    assert_eq!(requantize(-4, 1 << 30, 0), 0);
+    assert_eq!(requantize(3, 1 << 30, 0), 0);
+}
+
+#[test]
+fn requantizers_stand_for_their_real_multipliers() {
+    let mut rng = common::rng(2);
+    for _ in 0..20_000 {
+        // Over the range a layer meets: 2^-40 .. 0.25.
+        let real = libm::exp2(-40.0 + 38.0 * f64::from(nn_core::init::uniform01(&mut rng)));
+        let r = Requantizer::from_real(real).unwrap();
+        assert!(
+            r.multiplier >= 1 && r.shift <= nn_core::quant::MAX_SHIFT,
+            "{real}: {r:?}"
+        );
+        let rel = (r.real() - real).abs() / real;
+        if real >= libm::exp2(-34.0) {
+            assert!(r.multiplier >= 1 << 30, "{real}: {r:?}");
+            assert!(rel <= libm::exp2(-30.0), "{real}: {r:?} is off by {rel}");
         }
-    );
-    assert_eq!(Multiplier::from_real(0.5).apply(7), 4);
-    assert_eq!(Multiplier::from_real(0.5).apply(-7), -3); // ties toward +infinity, as TFLite
-    assert_eq!(
-        saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
-        i32::MAX
-    );
-    assert_eq!(rounding_divide_by_pot(5, 1), 3);
-    assert_eq!(rounding_divide_by_pot(-5, 1), -3);
-    // x · 2^31 saturates to i32::MAX before the Q31 multiply by 0.5: no wrap-around.
-    assert_eq!(
-        Multiplier {
-            multiplier: 1 << 30,
-            shift: 31
+        let x = (f64::from(nn_core::init::uniform01(&mut rng)) * 2e6 - 1e6) as i32;
+        let exact = f64::from(x) * r.real();
+        assert!((f64::from(r.apply(x)) - exact).abs() <= 0.5, "{x} · {real}");
+    }
+    for out_of_range in [0.0, -1.0, 0.25, 0.3, f64::NAN, f64::INFINITY] {
+        assert_eq!(Requantizer::from_real(out_of_range), None, "{out_of_range}");
+    }
+    // Just below 0.25 rounds to 2^31, renormalizes to shift -1: refused rather than wrong.
+    assert_eq!(Requantizer::from_real(0.25 - 1e-12), None);
+    assert!(Requantizer::from_real(0.2499).is_some());
+}
+
+#[test]
+fn inputs_quantize_to_the_nearest_step() {
+    let mut rng = common::rng(3);
+    for _ in 0..100_000 {
+        let x = common::uniform(&mut rng, -3.0, 3.0);
+        let scale = common::uniform(&mut rng, 0.001, 0.05);
+        let zero_point = (rng.next_u32() % 256) as i32 - 128;
+        let t = f64::from(x * (1.0 / scale));
+        let q = quantize_input(x, 1.0 / scale, zero_point);
+        let exact = ((t + 0.5).floor() as i64 + i64::from(zero_point)).clamp(-128, 127);
+        // Away from ties (where the f32 sum may round either way) it is the exact rounding.
+        if (t - t.floor() - 0.5).abs() > 1e-3 {
+            assert_eq!(i64::from(q), exact, "{x} / {scale} + {zero_point}");
+        } else {
+            assert!((i64::from(q) - exact).abs() <= 1);
         }
-        .apply(i32::MAX),
-        1 << 30
-    );
-    assert_eq!(
-        Multiplier {
-            multiplier: 1 << 30,
-            shift: 31
+    }
+    assert_eq!(quantize_input(f32::NAN, 10.0, 3), -128);
+    assert_eq!(quantize_input(1e30, 10.0, 0), 127);
+    assert_eq!(quantize_input(-1e30, 10.0, 0), -128);
+    assert_eq!(quantize_input(0.25, 2.0, 0), 1); // 0.5 rounds up
+    assert_eq!(quantize_input(-0.25, 2.0, 0), 0); // -0.5 rounds up too
+}
+
+#[test]
+fn dot_products_are_exact_on_every_length() {
+    let mut rng = common::rng(4);
+    for n in 0..70 {
+        for _ in 0..50 {
+            let row: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
+            let x: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
+            let bias = (rng.next_u32() >> 8) as i32 - (1 << 23);
+            let exact: i64 = i64::from(bias)
+                + row
+                    .iter()
+                    .zip(&x)
+                    .map(|(&a, &b)| i64::from(a) * i64::from(b))
+                    .sum::<i64>();
+            assert_eq!(i64::from(dot(&row, &x, bias)), exact);
+            assert_eq!(i64::from(portable::dot(&row, &x, bias)), exact);
         }
-        .apply(i32::MIN),
-        -(1 << 30)
-    );
+    }
+    // Lengths that disagree stop at the shorter one.
+    assert_eq!(dot(&[1, 2, 3], &[4, 5], 0), 14);
 }
 
 /// A random layer quantized by hand (per-channel weights, asymmetric activations, folded
@@ -59,7 +122,7 @@ fn fixed_point_multipliers_round_like_real_arithmetic() {
 /// error.
 #[test]
 fn the_int8_kernel_matches_the_real_layer() {
-    let mut rng = common::rng(2);
+    let mut rng = common::rng(5);
     let (n_in, n_out) = (24, 8);
     let w: Vec<f32> = common::values(&mut rng, n_in * n_out, -1.0, 1.0, 0.0);
     let b: Vec<f32> = common::values(&mut rng, n_out, -0.5, 0.5, 0.0);
@@ -80,18 +143,17 @@ fn the_int8_kernel_matches_the_real_layer() {
             (b[o] / (s_in * s_w[o])).round() as i32 - zp_in * sum_w
         })
         .collect();
-    let multipliers: Vec<Multiplier> = s_w
+    let requantizers: Vec<Requantizer> = s_w
         .iter()
-        .map(|&s| Multiplier::from_real(f64::from(s_in) * f64::from(s) / f64::from(s_out)))
+        .map(|&s| Requantizer::from_real(f64::from(s_in) * f64::from(s) / f64::from(s_out)).unwrap())
         .collect();
+    let multiplier: Vec<i32> = requantizers.iter().map(|r| r.multiplier).collect();
+    let shift: Vec<u8> = requantizers.iter().map(|r| r.shift).collect();
     for _ in 0..200 {
         let x: Vec<f32> = common::values(&mut rng, n_in, -1.0, 1.0, 0.0);
-        let xq: Vec<i8> = x
-            .iter()
-            .map(|v| ((v / s_in).round() as i32 + zp_in).clamp(-128, 127) as i8)
-            .collect();
+        let xq: Vec<i8> = x.iter().map(|&v| quantize_input(v, 1.0 / s_in, zp_in)).collect();
         let mut y = vec![0i8; n_out];
-        dense_q8(&wq, &bias, &multipliers, &xq, zp_out, -128, 127, &mut y);
+        dense_requantized(&wq, &bias, &multiplier, &shift, zp_out, -128, &xq, &mut y);
         for o in 0..n_out {
             let real: f64 = f64::from(b[o])
                 + (0..n_in)
@@ -100,6 +162,21 @@ fn the_int8_kernel_matches_the_real_layer() {
             let got = f64::from(s_out) * f64::from(i32::from(y[o]) - zp_out);
             // Input and weight rounding (half a step each, over 24 terms) plus output rounding.
             assert!((got - real).abs() < 0.2, "output {o}: int8 {got}, real {real}");
+        }
+        // ReLU clamps at the zero point.
+        let mut relu = vec![0i8; n_out];
+        dense_requantized(
+            &wq,
+            &bias,
+            &multiplier,
+            &shift,
+            zp_out,
+            zp_out as i8,
+            &xq,
+            &mut relu,
+        );
+        for (r, y) in relu.iter().zip(&y) {
+            assert_eq!(*r, (*y).max(zp_out as i8));
         }
     }
 }

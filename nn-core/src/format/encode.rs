@@ -1,6 +1,9 @@
 //! Writing a network and its metadata as a weight file, into a caller's buffer.
 
-use super::{Error, FORMAT_VERSION, Layout, Location, MAGIC, ModelKind, Preamble, WireHeader};
+use super::int8::{
+    Int8Model, Int8Stage, check_requantizers, check_scales, check_tensor, hidden_activation_supported,
+};
+use super::{Error, Layout, Location, MAGIC, ModelKind, Preamble, WireHeader};
 use super::{check_finite, check_layer_chain, crc32};
 use crate::view::{LayerList, LayerView};
 
@@ -30,8 +33,10 @@ pub struct Metadata<'a> {
 struct Prepared {
     header: WireHeader,
     layout: Layout,
+    kind: ModelKind,
 }
 
+/// The f32 file of `net`: its parameters checked, then the header.
 fn prepare(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<Prepared, Error> {
     let count = net.layer_count();
     let layers: LayerList = net.layer_list().ok_or(Error::TooManyLayers { count })?;
@@ -49,6 +54,69 @@ fn prepare(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<Prepared, Error> 
             index,
         })?;
     }
+    prepare_header(layers, ModelKind::F32, meta)
+}
+
+/// The int8 file of `model`: its slices' lengths and quantization values checked (as a
+/// reader checks them), then the header.
+fn prepare_int8(model: &Int8Model<'_>, meta: &Metadata<'_>) -> Result<Prepared, Error> {
+    let mut layers = LayerList::default();
+    for layer in &model.layers {
+        // Int8Model holds at most MAX_LAYERS layers, as LayerList does.
+        let _ = layers.0.push(layer.spec);
+    }
+    check_layer_chain(layers.as_slice())?;
+    check_tensor(
+        model.input.scale,
+        model.input.zero_point,
+        Location::InputScale,
+        Location::InputZeroPoint,
+    )?;
+    let last = model.layers.len().saturating_sub(1);
+    for (index, layer) in model.layers.iter().enumerate() {
+        let outputs = usize::from(layer.spec.outputs);
+        check_len("int8 weights", layer.spec.weight_count(), layer.weights.len())?;
+        check_len("int8 bias", outputs, layer.bias.len())?;
+        match layer.stage {
+            Int8Stage::Requantize {
+                multiplier,
+                shift,
+                output,
+            } if index < last => {
+                if !hidden_activation_supported(layer.spec.activation) {
+                    return Err(Error::UnsupportedInt8Activation {
+                        layer: index,
+                        activation: layer.spec.activation,
+                    });
+                }
+                check_len("requantization multipliers", outputs, multiplier.len())?;
+                check_len("requantization shifts", outputs, shift.len())?;
+                check_requantizers(index, multiplier.iter().copied(), shift.iter().copied())?;
+                check_tensor(
+                    output.scale,
+                    output.zero_point,
+                    Location::OutputScale { layer: index },
+                    Location::OutputZeroPoint { layer: index },
+                )?;
+            }
+            Int8Stage::Dequantize { scale } if index == last => {
+                check_len("dequantization scales", outputs, scale.len())?;
+                check_scales(index, scale.iter().copied())?;
+            }
+            _ => {
+                return Err(Error::MetadataShape {
+                    what: "int8 stages (every layer requantizes but the last, which dequantizes)",
+                    expected: last,
+                    found: index,
+                });
+            }
+        }
+    }
+    prepare_header(layers, ModelKind::Int8, meta)
+}
+
+/// The header for `layers` of `kind` and `meta`, with the metadata checked.
+fn prepare_header(layers: LayerList, kind: ModelKind, meta: &Metadata<'_>) -> Result<Prepared, Error> {
     let name =
         heapless::String::try_from(meta.name).map_err(|_| Error::NameTooLong { len: meta.name.len() })?;
     let inputs = layers.as_slice().first().map_or(0, |l| usize::from(l.inputs));
@@ -87,24 +155,24 @@ fn prepare(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<Prepared, Error> 
     }
     let header = WireHeader {
         name,
-        kind: ModelKind::F32.to_byte(),
+        kind: kind.to_byte(),
         layers,
         normalized: meta.normalization.is_some(),
         test_vectors,
     };
-    let header_len = postcard::experimental::serialized_size(&preamble())
+    let header_len = postcard::experimental::serialized_size(&preamble(kind))
         .and_then(|a| Ok(a + postcard::experimental::serialized_size(&header)?))
         .map_err(|_| Error::MalformedHeader {
             reason: "header does not encode",
         })?;
-    let layout = Layout::of(header_len, &header);
-    Ok(Prepared { header, layout })
+    let layout = Layout::of(header_len, &header, kind);
+    Ok(Prepared { header, layout, kind })
 }
 
-fn preamble() -> Preamble {
+fn preamble(kind: ModelKind) -> Preamble {
     Preamble {
         magic: MAGIC,
-        version: FORMAT_VERSION,
+        version: kind.version(),
     }
 }
 
@@ -139,7 +207,68 @@ pub fn encoded_len(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<usize, Er
 /// normalization or test vectors that do not fit the network,
 /// [`Error::TooManyTestVectors`], and [`Error::BufferTooSmall`].
 pub fn encode(net: &dyn LayerView, meta: &Metadata<'_>, out: &mut [u8]) -> Result<usize, Error> {
-    let Prepared { header, layout } = prepare(net, meta)?;
+    let prepared = prepare(net, meta)?;
+    write_file(prepared, meta, out, |writer| {
+        for index in 0..net.layer_count() {
+            if let Some(layer) = net.layer(index) {
+                writer.write(layer.weights);
+                writer.write(layer.bias);
+            }
+        }
+    })
+}
+
+/// The length of the weight file [`encode_int8`] writes for `model` and `meta`.
+///
+/// # Errors
+/// As [`encode_int8`], but for [`Error::BufferTooSmall`].
+pub fn encoded_len_int8(model: &Int8Model<'_>, meta: &Metadata<'_>) -> Result<usize, Error> {
+    Ok(prepare_int8(model, meta)?.layout.total())
+}
+
+/// Writes the int8 network `model` and `meta` as a weight file (model kind int8, format
+/// version 2) at the start of `out`; returns its length. On error `out` is untouched.
+///
+/// # Errors
+/// Those of [`encode`] for the layers and metadata; [`Error::MetadataShape`] for slices whose
+/// lengths do not fit the layers (or a last layer that requantizes, a hidden one that
+/// dequantizes); the reader's errors for quantization values no file may hold
+/// ([`Error::NotPositive`], [`Error::OutOfRange`], [`Error::NonFinite`],
+/// [`Error::UnsupportedInt8Activation`]).
+pub fn encode_int8(model: &Int8Model<'_>, meta: &Metadata<'_>, out: &mut [u8]) -> Result<usize, Error> {
+    let prepared = prepare_int8(model, meta)?;
+    write_file(prepared, meta, out, |writer| {
+        writer.write(&[model.input.scale]);
+        writer.write_i32(&[model.input.zero_point]);
+        for layer in &model.layers {
+            writer.write_bytes_padded(bytemuck::cast_slice(layer.weights));
+            writer.write_i32(layer.bias);
+            match layer.stage {
+                Int8Stage::Requantize {
+                    multiplier,
+                    shift,
+                    output,
+                } => {
+                    writer.write_i32(multiplier);
+                    writer.write_bytes_padded(shift);
+                    writer.write(&[output.scale]);
+                    writer.write_i32(&[output.zero_point]);
+                }
+                Int8Stage::Dequantize { scale } => writer.write(scale),
+            }
+        }
+    })
+}
+
+/// Writes a checked file: preamble, header, padding, normalization, the parameters
+/// (`params`), test vectors, CRC.
+fn write_file(
+    prepared: Prepared,
+    meta: &Metadata<'_>,
+    out: &mut [u8],
+    params: impl FnOnce(&mut F32Writer<'_>),
+) -> Result<usize, Error> {
+    let Prepared { header, layout, kind } = prepared;
     let vectors = usize::from(header.test_vectors);
     let total = layout.total();
     let available = out.len();
@@ -150,7 +279,9 @@ pub fn encode(net: &dyn LayerView, meta: &Metadata<'_>, out: &mut [u8]) -> Resul
     let header_error = |_| Error::MalformedHeader {
         reason: "header does not encode",
     };
-    let used = postcard::to_slice(&preamble(), file).map_err(header_error)?.len();
+    let used = postcard::to_slice(&preamble(kind), file)
+        .map_err(header_error)?
+        .len();
     let used = used
         + postcard::to_slice(&header, &mut file[used..])
             .map_err(header_error)?
@@ -164,12 +295,7 @@ pub fn encode(net: &dyn LayerView, meta: &Metadata<'_>, out: &mut [u8]) -> Resul
         writer.write(norm.offset);
         writer.write(norm.scale);
     }
-    for index in 0..net.layer_count() {
-        if let Some(layer) = net.layer(index) {
-            writer.write(layer.weights);
-            writer.write(layer.bias);
-        }
-    }
+    params(&mut writer);
     let (inputs, outputs) = (
         meta.test_inputs.len() / vectors.max(1),
         meta.test_outputs.len() / vectors.max(1),
@@ -190,7 +316,7 @@ pub fn encode(net: &dyn LayerView, meta: &Metadata<'_>, out: &mut [u8]) -> Resul
     Ok(total)
 }
 
-/// Writes f32 values little-endian into a buffer already checked to be long enough.
+/// Writes values little-endian into a buffer already checked to be long enough.
 struct F32Writer<'b> {
     bytes: &'b mut [u8],
     at: usize,
@@ -207,5 +333,19 @@ impl F32Writer<'_> {
             self.bytes[self.at..self.at + 4].copy_from_slice(&value.to_le_bytes());
             self.at += 4;
         }
+    }
+
+    fn write_i32(&mut self, values: &[i32]) {
+        for value in values {
+            self.bytes[self.at..self.at + 4].copy_from_slice(&value.to_le_bytes());
+            self.at += 4;
+        }
+    }
+
+    /// Bytes, then zeros up to a multiple of 4 of them.
+    fn write_bytes_padded(&mut self, values: &[u8]) {
+        self.bytes[self.at..self.at + values.len()].copy_from_slice(values);
+        self.at += values.len();
+        self.pad_to(self.at.next_multiple_of(4));
     }
 }

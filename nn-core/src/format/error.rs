@@ -45,6 +45,41 @@ pub enum Location {
         /// Element index.
         index: usize,
     },
+    /// The scale of an int8 file's input tensor.
+    InputScale,
+    /// The zero point of an int8 file's input tensor.
+    InputZeroPoint,
+    /// The requantization multiplier of output `channel` of hidden layer `layer`.
+    Multiplier {
+        /// Layer index.
+        layer: usize,
+        /// Output index.
+        channel: usize,
+    },
+    /// The requantization shift of output `channel` of hidden layer `layer`.
+    Shift {
+        /// Layer index.
+        layer: usize,
+        /// Output index.
+        channel: usize,
+    },
+    /// The scale of hidden layer `layer`'s output tensor.
+    OutputScale {
+        /// Layer index.
+        layer: usize,
+    },
+    /// The zero point of hidden layer `layer`'s output tensor.
+    OutputZeroPoint {
+        /// Layer index.
+        layer: usize,
+    },
+    /// The dequantization scale of output `channel` of the last layer `layer`.
+    DequantizationScale {
+        /// Layer index.
+        layer: usize,
+        /// Output index.
+        channel: usize,
+    },
 }
 
 impl fmt::Display for Location {
@@ -59,6 +94,19 @@ impl fmt::Display for Location {
             Location::TestInput { vector, index } => write!(f, "input {index} of test vector {vector}"),
             Location::TestOutput { vector, index } => {
                 write!(f, "expected output {index} of test vector {vector}")
+            }
+            Location::InputScale => f.write_str("the input quantization scale"),
+            Location::InputZeroPoint => f.write_str("the input zero point"),
+            Location::Multiplier { layer, channel } => {
+                write!(f, "requantization multiplier {channel} of layer {layer}")
+            }
+            Location::Shift { layer, channel } => {
+                write!(f, "requantization shift {channel} of layer {layer}")
+            }
+            Location::OutputScale { layer } => write!(f, "the output scale of layer {layer}"),
+            Location::OutputZeroPoint { layer } => write!(f, "the output zero point of layer {layer}"),
+            Location::DequantizationScale { layer, channel } => {
+                write!(f, "dequantization scale {channel} of layer {layer}")
             }
         }
     }
@@ -223,6 +271,38 @@ pub enum Error {
         /// Bytes a slot holds for a file.
         slot: usize,
     },
+    /// An int8 quantization value outside its range (multiplier, shift, zero point).
+    OutOfRange {
+        /// Where it is.
+        location: Location,
+        /// The value.
+        value: i64,
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+    },
+    /// An int8 quantization scale that is zero or negative.
+    NotPositive {
+        /// Where it is.
+        location: Location,
+    },
+    /// The file holds another model kind than the one asked for (an int8 file loaded as an
+    /// f32 network, or the other way round).
+    WrongModelKind {
+        /// The kind in the file.
+        found: super::ModelKind,
+        /// The kind asked for.
+        expected: super::ModelKind,
+    },
+    /// A hidden layer activation the int8 kind does not have (hidden layers are linear or
+    /// ReLU; the output layer may have any activation, applied in f32).
+    UnsupportedInt8Activation {
+        /// Layer index.
+        layer: usize,
+        /// Its activation.
+        activation: crate::Activation,
+    },
     /// The output buffer is too small for the encoded file.
     BufferTooSmall {
         /// Bytes needed.
@@ -243,7 +323,7 @@ impl fmt::Display for Error {
             Error::UnsupportedVersion { found } => {
                 write!(
                     f,
-                    "format version {found}, this build reads {}",
+                    "format version {found}, this build reads versions 1 to {}",
                     super::FORMAT_VERSION
                 )
             }
@@ -260,7 +340,10 @@ impl fmt::Display for Error {
                 "CRC mismatch: file is corrupt (stored {stored:08x}, computed {computed:08x})"
             ),
             Error::UnsupportedModelKind { found } => {
-                write!(f, "model kind {found} is not supported by this build (0 = f32)")
+                write!(
+                    f,
+                    "model kind {found} is not supported by this build (0 = f32, 1 = int8 from version 2)"
+                )
             }
             Error::NoLayers => f.write_str("the network has no layers"),
             Error::TooManyLayers { count } => {
@@ -316,6 +399,21 @@ impl fmt::Display for Error {
             Error::TooLargeForSlot { len, slot } => {
                 write!(f, "the weight file has {len} bytes, a flash slot holds {slot}")
             }
+            Error::OutOfRange {
+                location,
+                value,
+                min,
+                max,
+            } => write!(f, "{location} is {value}, expected {min} to {max}"),
+            Error::NotPositive { location } => write!(f, "{location} is zero or negative"),
+            Error::WrongModelKind { found, expected } => write!(
+                f,
+                "the file holds an {found} model, this network runs {expected} models"
+            ),
+            Error::UnsupportedInt8Activation { layer, activation } => write!(
+                f,
+                "layer {layer} is a hidden {activation} layer: int8 hidden layers are linear or relu"
+            ),
             Error::BufferTooSmall { needed, available } => {
                 write!(
                     f,

@@ -7,10 +7,14 @@
 //! header    postcard: name, model kind, layers (in, out, activation), normalized?, test vector count
 //! padding   zeros up to a multiple of 4 bytes from the start of the file
 //! body      f32 little-endian: [normalization offset[in], scale[in]],
-//!           per layer weights [out][in] then bias [out],
+//!           parameters: f32 kind: per layer weights [out][in] then bias [out];
+//!                       int8 kind: see the `int8` module,
 //!           test vectors: input[in] then expected output[out], each
 //! crc       CRC-32 (ISO-HDLC) of every byte before it, u32 little-endian
 //! ```
+//!
+//! Version 2 added the int8 kind; f32 files are still written as version 1 (byte for byte
+//! what they were, so older readers keep reading them) and both versions are read.
 //!
 //! [`WeightFile::parse`] checks everything that does not depend on a network type;
 //! [`WeightFile::to_network`] and [`WeightFile::borrow_network`] then check the layers
@@ -18,9 +22,11 @@
 
 mod encode;
 mod error;
+mod int8;
 
-pub use encode::{Metadata, NormalizationParams, encode, encoded_len};
+pub use encode::{Metadata, NormalizationParams, encode, encode_int8, encoded_len, encoded_len_int8};
 pub use error::{Error, Location, NonFiniteValue};
+pub use int8::{Int8LayerParams, Int8Model, Int8Stage, QuantParams, hidden_activation_supported, hidden_min};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +35,10 @@ use crate::view::{LayerList, LayerSpec};
 
 /// The first four bytes of every weight file.
 pub const MAGIC: [u8; 4] = *b"NNWF";
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version this build reads and writes (it reads every version from 1).
+pub const FORMAT_VERSION: u16 = 2;
+/// The version f32 files are written as: they have not changed since version 1.
+pub const F32_FORMAT_VERSION: u16 = 1;
 /// Longest model name, in bytes.
 pub const MAX_NAME_LEN: usize = 32;
 
@@ -45,22 +53,48 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
-    /// 32-bit float parameters.
+    /// 32-bit float parameters (kind byte 0, format version 1 and later).
     F32,
+    /// int8 weights and activations, integer requantization (kind byte 1, version 2 and later).
+    Int8,
 }
 
 impl ModelKind {
-    fn from_byte(byte: u8) -> Result<ModelKind, Error> {
-        match byte {
-            0 => Ok(ModelKind::F32),
-            found => Err(Error::UnsupportedModelKind { found }),
+    fn from_byte(byte: u8, version: u16) -> Result<ModelKind, Error> {
+        match (byte, version) {
+            (0, _) => Ok(ModelKind::F32),
+            (1, 2..) => Ok(ModelKind::Int8),
+            (found, _) => Err(Error::UnsupportedModelKind { found }),
         }
     }
 
     fn to_byte(self) -> u8 {
         match self {
             ModelKind::F32 => 0,
+            ModelKind::Int8 => 1,
         }
+    }
+
+    /// The format version a file of this kind is written as.
+    fn version(self) -> u16 {
+        match self {
+            ModelKind::F32 => F32_FORMAT_VERSION,
+            ModelKind::Int8 => FORMAT_VERSION,
+        }
+    }
+
+    /// The kind's name: `f32` or `int8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::F32 => "f32",
+            ModelKind::Int8 => "int8",
+        }
+    }
+}
+
+impl core::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -91,9 +125,10 @@ struct Layout {
 }
 
 impl Layout {
-    /// The layout of a file whose preamble and header take `header_len` bytes. Sizes
-    /// saturate: a header that asks for more than memory holds gives a `total` no slice has.
-    fn of(header_len: usize, header: &WireHeader) -> Layout {
+    /// The layout of a file of `kind` whose preamble and header take `header_len` bytes.
+    /// Sizes saturate: a header that asks for more than memory holds gives a `total` no
+    /// slice has.
+    fn of(header_len: usize, header: &WireHeader, kind: ModelKind) -> Layout {
         let f32s = |n: usize| n.saturating_mul(size_of::<f32>());
         let layers = header.layers.as_slice();
         let inputs = layers.first().map_or(0, |l| usize::from(l.inputs));
@@ -104,7 +139,10 @@ impl Layout {
         Layout {
             body: header_len.next_multiple_of(4),
             normalization_len: if header.normalized { f32s(2 * inputs) } else { 0 },
-            params_len: f32s(params),
+            params_len: match kind {
+                ModelKind::F32 => f32s(params),
+                ModelKind::Int8 => int8::params_len(layers),
+            },
             vectors_len: f32s(usize::from(header.test_vectors).saturating_mul(inputs + outputs)),
         }
     }
@@ -195,6 +233,7 @@ pub fn normalize(x: &mut [f32], offset: impl IntoIterator<Item = f32>, scale: im
 /// finite values. Borrows the bytes; nothing is copied.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightFile<'a> {
+    version: u16,
     header: WireHeader,
     kind: ModelKind,
     bytes: &'a [u8],
@@ -210,7 +249,8 @@ impl<'a> WeightFile<'a> {
     /// In the order checked: [`Error::BadMagic`], [`Error::UnsupportedVersion`],
     /// [`Error::Truncated`], [`Error::MalformedHeader`], [`Error::CrcMismatch`],
     /// [`Error::UnsupportedModelKind`], the layer-chain errors, [`Error::NonFinite`] and
-    /// [`Error::ZeroScale`].
+    /// [`Error::ZeroScale`]; for int8 files [`Error::UnsupportedInt8Activation`],
+    /// [`Error::NotPositive`] and [`Error::OutOfRange`] for quantization values.
     pub fn parse(bytes: &'a [u8]) -> Result<WeightFile<'a>, Error> {
         let magic = bytes.get(..4).ok_or(Error::Truncated {
             len: bytes.len(),
@@ -223,14 +263,20 @@ impl<'a> WeightFile<'a> {
         }
         let (preamble, rest) =
             postcard::take_from_bytes::<Preamble>(bytes).map_err(|e| Error::from_postcard(e, bytes.len()))?;
-        if preamble.version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&preamble.version) {
             return Err(Error::UnsupportedVersion {
                 found: preamble.version,
             });
         }
         let (header, rest) = postcard::take_from_bytes::<WireHeader>(rest)
             .map_err(|e| Error::from_postcard(e, bytes.len()))?;
-        let layout = Layout::of(bytes.len() - rest.len(), &header);
+        // An unknown kind is reported after the CRC (a corrupt byte is more likely).
+        let kind = ModelKind::from_byte(header.kind, preamble.version);
+        let layout = Layout::of(
+            bytes.len() - rest.len(),
+            &header,
+            *kind.as_ref().unwrap_or(&ModelKind::F32),
+        );
         let total = layout.total();
         let file = bytes.get(..total).ok_or(Error::Truncated {
             len: bytes.len(),
@@ -242,9 +288,10 @@ impl<'a> WeightFile<'a> {
         if stored != computed {
             return Err(Error::CrcMismatch { stored, computed });
         }
-        let kind = ModelKind::from_byte(header.kind)?;
+        let kind = kind?;
         check_layer_chain(header.layers.as_slice())?;
         let parsed = WeightFile {
+            version: preamble.version,
             header,
             kind,
             bytes: file,
@@ -278,6 +325,11 @@ impl<'a> WeightFile<'a> {
     /// The file's bytes.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
+    }
+
+    /// The file's format version (1 or 2).
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// The model's name.
@@ -333,7 +385,8 @@ impl<'a> WeightFile<'a> {
         })
     }
 
-    /// All parameters, layer after layer (weights then bias).
+    /// All parameters, layer after layer (weights then bias), of an f32 file (for an int8
+    /// file, its parameter section's bytes read as f32: see [`WeightFile::int8_model`]).
     pub fn params(&self) -> F32Bytes<'a> {
         F32Bytes(&self.bytes[self.layout.params_start()..self.layout.vectors_start()])
     }
@@ -376,11 +429,25 @@ impl<'a> WeightFile<'a> {
         Ok(())
     }
 
+    /// [`Error::WrongModelKind`] unless the file is of `kind`.
+    fn expect_kind(&self, expected: ModelKind) -> Result<(), Error> {
+        if self.kind == expected {
+            Ok(())
+        } else {
+            Err(Error::WrongModelKind {
+                found: self.kind,
+                expected,
+            })
+        }
+    }
+
     /// Copies the parameters into a new network of type `N`.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] if the file's layers are not `N`'s.
+    /// [`Error::WrongModelKind`] for an int8 file; [`Error::ShapeMismatch`] if the file's
+    /// layers are not `N`'s.
     pub fn to_network<N: Trainable>(&self) -> Result<N, Error> {
+        self.expect_kind(ModelKind::F32)?;
         self.check_layers::<N>()?;
         let mut net = N::zeroed();
         let mut params = self.params().iter();
@@ -403,9 +470,11 @@ impl<'a> WeightFile<'a> {
     /// flash, they cost no RAM).
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] if the file's layers are not `N`'s; [`Error::Misaligned`] if
-    /// the file does not start at a 4-byte aligned address.
+    /// [`Error::WrongModelKind`] for an int8 file; [`Error::ShapeMismatch`] if the file's
+    /// layers are not `N`'s; [`Error::Misaligned`] if the file does not start at a 4-byte
+    /// aligned address.
     pub fn borrow_network<N: Trainable + 'a>(&self) -> Result<N::Ref<'a>, Error> {
+        self.expect_kind(ModelKind::F32)?;
         self.check_layers::<N>()?;
         let bytes = self.params().as_bytes();
         let misaligned = Error::Misaligned {
@@ -413,6 +482,47 @@ impl<'a> WeightFile<'a> {
         };
         let mut params: &'a [f32] = bytemuck::try_cast_slice(bytes).map_err(|_| misaligned.clone())?;
         N::borrow_params(&mut params).ok_or(misaligned)
+    }
+
+    /// The int8 parameter section in parts, or `None` for an f32 file.
+    fn int8_raw(&self) -> Option<int8::RawModel<'a>> {
+        if self.kind != ModelKind::Int8 {
+            return None;
+        }
+        let params = &self.bytes[self.layout.params_start()..self.layout.vectors_start()];
+        int8::RawModel::split(params, self.header.layers.as_slice())
+    }
+
+    /// The int8 network as slices borrowed from the file (for run-time shapes, e.g. on the
+    /// host; a board borrows a typed network with [`WeightFile::borrow_int8`]).
+    ///
+    /// # Errors
+    /// [`Error::WrongModelKind`] for an f32 file; [`Error::Misaligned`] if the file does not
+    /// start at a 4-byte aligned address.
+    pub fn int8_model(&self) -> Result<Int8Model<'a>, Error> {
+        self.int8_raw()
+            .ok_or(Error::WrongModelKind {
+                found: self.kind,
+                expected: ModelKind::Int8,
+            })?
+            .borrow()
+    }
+
+    /// The typed int8 network `N`'s layers borrowed from the file, with its input tensor.
+    ///
+    /// # Errors
+    /// [`Error::WrongModelKind`] for an f32 file, [`Error::ShapeMismatch`] if the file's
+    /// layers are not `N`'s, [`Error::Misaligned`] if the file does not start at a 4-byte
+    /// aligned address.
+    pub fn borrow_int8<N: Trainable + 'a>(&self) -> Result<crate::Int8Network<N::Int8Last<'a>>, Error> {
+        let model = self.int8_model()?;
+        self.check_layers::<N>()?;
+        let mut layers = model.layers.as_slice();
+        let net = N::borrow_int8_last(&mut layers).ok_or(Error::ShapeMismatch {
+            file: self.header.layers.clone(),
+            expected: self.header.layers.clone(),
+        })?;
+        Ok(crate::Int8Network::new(model.input, net))
     }
 
     /// Checks that every stored number is finite and every scale non-zero.
@@ -428,8 +538,21 @@ impl<'a> WeightFile<'a> {
                 return Err(Error::ZeroScale { feature });
             }
         }
+        if self.kind == ModelKind::Int8 {
+            self.int8_raw()
+                .ok_or(Error::Truncated {
+                    len: self.bytes.len(),
+                    needed: Some(self.layout.total()),
+                })?
+                .check()?;
+        }
         let mut params = self.params().iter();
-        for (layer, spec) in self.header.layers.as_slice().iter().enumerate() {
+        let f32_layers = if self.kind == ModelKind::F32 {
+            self.header.layers.as_slice()
+        } else {
+            &[]
+        };
+        for (layer, spec) in f32_layers.iter().enumerate() {
             let weights = params.by_ref().take(spec.weight_count());
             check_finite(weights, |index| Location::Weight { layer, index })?;
             let bias = params.by_ref().take(usize::from(spec.outputs));

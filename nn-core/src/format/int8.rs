@@ -1,0 +1,441 @@
+//! The body of an int8 file (model kind 1): its layout, its checks, and its layers seen as
+//! slices (run-time shapes) for the host and for borrowing typed networks on a board.
+//!
+//! ```text
+//! input     f32 scale, i32 zero point             (the first layer's input tensor)
+//! per layer i8 weights[out][in], zeros to a multiple of 4 bytes
+//!           i32 bias[out]                         (input zero point folded in)
+//!   hidden: i32 multiplier[out], u8 shift[out], zeros to a multiple of 4,
+//!           f32 output scale, i32 output zero point
+//!   last:   f32 dequantization scale[out]         (s_in · s_w[o])
+//! ```
+
+use super::{Error, Location, NonFiniteValue};
+use crate::activation::Activation;
+use crate::quant::{self, MAX_SHIFT};
+use crate::view::{LayerSpec, MAX_LAYERS};
+
+/// How an int8 tensor stands for real numbers: `real = scale · (q - zero_point)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantParams {
+    /// Real value of one step (positive).
+    pub scale: f32,
+    /// The int8 value of real 0 (-128 to 127).
+    pub zero_point: i32,
+}
+
+impl QuantParams {
+    /// The int8 value of `x` (see [`quant::quantize_input`]), given `inv_scale = 1 / scale`
+    /// (computed once by the caller).
+    #[inline(always)]
+    pub fn quantize(&self, x: f32, inv_scale: f32) -> i8 {
+        quant::quantize_input(x, inv_scale, self.zero_point)
+    }
+
+    /// The real value of `q`.
+    pub fn dequantize(&self, q: i8) -> f32 {
+        self.scale * (i32::from(q) - self.zero_point) as f32
+    }
+}
+
+/// What follows a layer's integer sums.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Int8Stage<'a> {
+    /// A hidden layer: requantized to int8 ([`quant::dense_requantized`]).
+    Requantize {
+        /// Per output: the requantization multiplier.
+        multiplier: &'a [i32],
+        /// Per output: its shift.
+        shift: &'a [u8],
+        /// The output tensor.
+        output: QuantParams,
+    },
+    /// The output layer: dequantized to f32 ([`quant::dense_dequantized`]), then its
+    /// activation in f32.
+    Dequantize {
+        /// Per output: `s_in · s_w[o]`.
+        scale: &'a [f32],
+    },
+}
+
+/// One int8 layer as slices, as a file holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Int8LayerParams<'a> {
+    /// Shape and activation.
+    pub spec: LayerSpec,
+    /// Weights, row-major `[outputs][inputs]`.
+    pub weights: &'a [i8],
+    /// Per output: the bias, with the input zero point folded in.
+    pub bias: &'a [i32],
+    /// Requantization or dequantization.
+    pub stage: Int8Stage<'a>,
+}
+
+/// An int8 network as slices: its input tensor and its layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int8Model<'a> {
+    /// The first layer's input tensor.
+    pub input: QuantParams,
+    /// The layers, first to last: every one but the last requantizes.
+    pub layers: heapless::Vec<Int8LayerParams<'a>, MAX_LAYERS>,
+}
+
+impl Int8Model<'_> {
+    /// Runs the network on a normalized `input`: quantize, integer layers, dequantize, the
+    /// output activation in f32. The run-time-shaped twin of the typed
+    /// [`Int8Network::predict`](crate::Int8Network::predict): same kernels, same bits.
+    ///
+    /// `scratch_a` and `scratch_b` must each hold the widest layer's inputs and outputs.
+    /// Returns `None` if a width or buffer does not fit.
+    pub fn predict(
+        &self,
+        input: &[f32],
+        scratch_a: &mut [i8],
+        scratch_b: &mut [i8],
+        output: &mut [f32],
+    ) -> Option<()> {
+        let (mut current, mut next) = (scratch_a, scratch_b);
+        let inv_scale = 1.0 / self.input.scale;
+        let first = self.layers.first()?;
+        if input.len() != usize::from(first.spec.inputs) {
+            return None;
+        }
+        for (q, &x) in current.get_mut(..input.len())?.iter_mut().zip(input) {
+            *q = self.input.quantize(x, inv_scale);
+        }
+        for layer in &self.layers {
+            let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
+            let x = current.get(..inputs)?;
+            match layer.stage {
+                Int8Stage::Requantize {
+                    multiplier,
+                    shift,
+                    output: params,
+                } => {
+                    let min = hidden_min(layer.spec.activation, params.zero_point);
+                    let y = next.get_mut(..outputs)?;
+                    quant::dense_requantized(
+                        layer.weights,
+                        layer.bias,
+                        multiplier,
+                        shift,
+                        params.zero_point,
+                        min,
+                        x,
+                        y,
+                    );
+                    core::mem::swap(&mut current, &mut next);
+                }
+                Int8Stage::Dequantize { scale } => {
+                    let y = output.get_mut(..outputs)?;
+                    quant::dense_dequantized(layer.weights, layer.bias, scale, x, y);
+                    crate::activation::activate(layer.spec.activation, y);
+                    return Some(());
+                }
+            }
+        }
+        None
+    }
+
+    /// The widest input or output of any layer: the scratch length [`Int8Model::predict`] needs.
+    pub fn widest_layer(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| usize::from(l.spec.inputs.max(l.spec.outputs)))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The smallest int8 output of a hidden layer with `activation`: ReLU clamps at the zero
+/// point (real 0), linear at -128.
+#[inline(always)]
+pub fn hidden_min(activation: Activation, zero_point: i32) -> i8 {
+    if activation == Activation::Relu {
+        zero_point.clamp(-128, 127) as i8
+    } else {
+        -128
+    }
+}
+
+/// Whether an int8 file may have `activation` on a hidden layer (applied as a clamp).
+pub fn hidden_activation_supported(activation: Activation) -> bool {
+    matches!(activation, Activation::Identity | Activation::Relu)
+}
+
+const fn padded(n: usize) -> usize {
+    n.next_multiple_of(4)
+}
+
+/// Bytes of the int8 parameter section for `layers`.
+pub(crate) fn params_len(layers: &[LayerSpec]) -> usize {
+    let count = layers.len();
+    layers.iter().enumerate().fold(8usize, |sum, (index, spec)| {
+        let out = usize::from(spec.outputs);
+        let tail = if index + 1 == count {
+            4 * out
+        } else {
+            4 * out + padded(out) + 8
+        };
+        sum.saturating_add(padded(spec.weight_count()) + 4 * out + tail)
+    })
+}
+
+/// A cursor over the int8 parameter section, handing out byte slices in layout order.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.bytes.split_at_checked(n)?;
+        self.bytes = rest;
+        Some(head)
+    }
+
+    /// `n` one-byte values and the padding after them.
+    fn bytes_padded(&mut self, n: usize) -> Option<&'a [u8]> {
+        Some(&self.take(padded(n))?[..n])
+    }
+
+    fn words(&mut self, n: usize) -> Option<&'a [u8]> {
+        self.take(n.checked_mul(4)?)
+    }
+
+    fn word(&mut self) -> Option<[u8; 4]> {
+        self.take(4)?.try_into().ok()
+    }
+}
+
+/// One layer's sections as raw bytes (any alignment).
+pub(crate) struct RawLayer<'a> {
+    spec: LayerSpec,
+    weights: &'a [u8],
+    bias: &'a [u8],
+    stage: RawStage<'a>,
+}
+
+enum RawStage<'a> {
+    Requantize {
+        multiplier: &'a [u8],
+        shift: &'a [u8],
+        scale: [u8; 4],
+        zero_point: [u8; 4],
+    },
+    Dequantize {
+        scale: &'a [u8],
+    },
+}
+
+/// The int8 parameter section split into its parts: the input tensor and each layer.
+pub(crate) struct RawModel<'a> {
+    input_scale: [u8; 4],
+    input_zero_point: [u8; 4],
+    layers: heapless::Vec<RawLayer<'a>, MAX_LAYERS>,
+}
+
+impl<'a> RawModel<'a> {
+    /// Splits `params` (exactly [`params_len`] bytes for `layers`) into its sections.
+    pub(crate) fn split(params: &'a [u8], layers: &[LayerSpec]) -> Option<RawModel<'a>> {
+        let mut cursor = Cursor { bytes: params };
+        let input_scale = cursor.word()?;
+        let input_zero_point = cursor.word()?;
+        let mut raw = heapless::Vec::new();
+        for (index, &spec) in layers.iter().enumerate() {
+            let out = usize::from(spec.outputs);
+            let weights = cursor.bytes_padded(spec.weight_count())?;
+            let bias = cursor.words(out)?;
+            let stage = if index + 1 == layers.len() {
+                RawStage::Dequantize {
+                    scale: cursor.words(out)?,
+                }
+            } else {
+                RawStage::Requantize {
+                    multiplier: cursor.words(out)?,
+                    shift: cursor.bytes_padded(out)?,
+                    scale: cursor.word()?,
+                    zero_point: cursor.word()?,
+                }
+            };
+            raw.push(RawLayer {
+                spec,
+                weights,
+                bias,
+                stage,
+            })
+            .ok()?;
+        }
+        Some(RawModel {
+            input_scale,
+            input_zero_point,
+            layers: raw,
+        })
+    }
+
+    /// Checks every quantization value: scales finite and positive, zero points in int8,
+    /// multipliers positive, shifts at most [`MAX_SHIFT`], hidden activations that int8 has.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        check_tensor(
+            f32::from_le_bytes(self.input_scale),
+            i32::from_le_bytes(self.input_zero_point),
+            Location::InputScale,
+            Location::InputZeroPoint,
+        )?;
+        for (layer, raw) in self.layers.iter().enumerate() {
+            match &raw.stage {
+                RawStage::Requantize {
+                    multiplier,
+                    shift,
+                    scale,
+                    zero_point,
+                } => {
+                    if !hidden_activation_supported(raw.spec.activation) {
+                        return Err(Error::UnsupportedInt8Activation {
+                            layer,
+                            activation: raw.spec.activation,
+                        });
+                    }
+                    check_requantizers(layer, words_i32(multiplier), shift.iter().copied())?;
+                    check_tensor(
+                        f32::from_le_bytes(*scale),
+                        i32::from_le_bytes(*zero_point),
+                        Location::OutputScale { layer },
+                        Location::OutputZeroPoint { layer },
+                    )?;
+                }
+                RawStage::Dequantize { scale } => check_scales(layer, words_f32(scale))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The model as typed slices, borrowed in place.
+    ///
+    /// # Errors
+    /// [`Error::Misaligned`] if the section does not start at a 4-byte aligned address.
+    pub(crate) fn borrow(&self) -> Result<Int8Model<'a>, Error> {
+        let mut layers = heapless::Vec::new();
+        for raw in &self.layers {
+            let stage = match raw.stage {
+                RawStage::Requantize {
+                    multiplier,
+                    shift,
+                    scale,
+                    zero_point,
+                } => Int8Stage::Requantize {
+                    multiplier: aligned(multiplier)?,
+                    shift,
+                    output: QuantParams {
+                        scale: f32::from_le_bytes(scale),
+                        zero_point: i32::from_le_bytes(zero_point),
+                    },
+                },
+                RawStage::Dequantize { scale } => Int8Stage::Dequantize {
+                    scale: aligned(scale)?,
+                },
+            };
+            let layer = Int8LayerParams {
+                spec: raw.spec,
+                weights: bytemuck::cast_slice(raw.weights),
+                bias: aligned(raw.bias)?,
+                stage,
+            };
+            // `split` made at most MAX_LAYERS layers.
+            layers.push(layer).map_err(|_| Error::TooManyLayers {
+                count: MAX_LAYERS + 1,
+            })?;
+        }
+        Ok(Int8Model {
+            input: QuantParams {
+                scale: f32::from_le_bytes(self.input_scale),
+                zero_point: i32::from_le_bytes(self.input_zero_point),
+            },
+            layers,
+        })
+    }
+}
+
+fn aligned<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], Error> {
+    bytemuck::try_cast_slice(bytes).map_err(|_| Error::Misaligned {
+        address: bytes.as_ptr() as usize,
+    })
+}
+
+fn words_i32(bytes: &[u8]) -> impl Iterator<Item = i32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn words_f32(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// A tensor's scale must be finite and positive, its zero point an int8.
+pub(crate) fn check_tensor(
+    scale: f32,
+    zero_point: i32,
+    scale_at: Location,
+    zero_point_at: Location,
+) -> Result<(), Error> {
+    check_positive(scale, scale_at)?;
+    check_range(i64::from(zero_point), -128, 127, zero_point_at)
+}
+
+/// Every multiplier positive, every shift at most [`MAX_SHIFT`].
+pub(crate) fn check_requantizers(
+    layer: usize,
+    multipliers: impl IntoIterator<Item = i32>,
+    shifts: impl IntoIterator<Item = u8>,
+) -> Result<(), Error> {
+    for (channel, m) in multipliers.into_iter().enumerate() {
+        check_range(
+            i64::from(m),
+            1,
+            i64::from(i32::MAX),
+            Location::Multiplier { layer, channel },
+        )?;
+    }
+    for (channel, s) in shifts.into_iter().enumerate() {
+        check_range(
+            i64::from(s),
+            0,
+            i64::from(MAX_SHIFT),
+            Location::Shift { layer, channel },
+        )?;
+    }
+    Ok(())
+}
+
+/// Every dequantization scale finite and positive.
+pub(crate) fn check_scales(layer: usize, scales: impl IntoIterator<Item = f32>) -> Result<(), Error> {
+    for (channel, s) in scales.into_iter().enumerate() {
+        check_positive(s, Location::DequantizationScale { layer, channel })?;
+    }
+    Ok(())
+}
+
+fn check_positive(value: f32, location: Location) -> Result<(), Error> {
+    if let Some(value) = NonFiniteValue::of(value) {
+        return Err(Error::NonFinite { location, value });
+    }
+    if value <= 0.0 {
+        return Err(Error::NotPositive { location });
+    }
+    Ok(())
+}
+
+fn check_range(value: i64, min: i64, max: i64, location: Location) -> Result<(), Error> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange {
+            location,
+            value,
+            min,
+            max,
+        })
+    }
+}

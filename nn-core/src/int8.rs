@@ -1,0 +1,205 @@
+//! Typed int8 networks, borrowed from an int8 weight file (in flash they cost no RAM).
+//!
+//! The int8 form of a network type `N` (say `network![Dense<1, 16, Relu>, Dense<16, 1,
+//! Identity>]`) is [`Int8Network`]`<N::Int8Last<'a>>`, from
+//! [`WeightFile::borrow_int8`](crate::WeightFile::borrow_int8): every layer but the last is
+//! an [`Int8DenseRef`] (int8 in, int8 out, requantized), the last an [`Int8OutputRef`]
+//! (int8 in, f32 out, dequantized, then its activation). Shapes are the type's, so the
+//! compiler knows every loop bound, as for the f32 networks; the kernels are
+//! [`crate::quant`]'s, shared with the run-time-shaped [`Int8Model`](crate::Int8Model), so
+//! both give the same bits.
+
+use core::marker::PhantomData;
+
+use crate::activation::{ActivationFn, activate};
+use crate::format::{Int8LayerParams, Int8Stage, QuantParams, hidden_min};
+use crate::layer::Vector;
+use crate::quant::{dense_dequantized, dense_requantized};
+
+/// The int8 layers of a network but its last: int8 in, int8 out.
+pub trait Int8Forward {
+    /// The f32 vector type of the input (`[f32; IN]`); the int8 input is its `Int8`.
+    type Input: Vector;
+    /// The f32 vector type of the output (`[f32; OUT]`); the int8 output is its `Int8`.
+    type Output: Vector;
+    /// Runs the layers on quantized inputs. Never panics, fixed cost.
+    fn forward(&self, x: &<Self::Input as Vector>::Int8) -> <Self::Output as Vector>::Int8;
+}
+
+/// An int8 network ending in its dequantized output layer: int8 in, f32 out.
+pub trait Int8Finish {
+    /// The f32 vector type of the input (`[f32; IN]`); the int8 input is its `Int8`.
+    type Input: Vector;
+    /// The output, `[f32; OUT]`.
+    type Output: Vector;
+    /// Runs the layers on quantized inputs and returns the real outputs (after the output
+    /// activation). Never panics, fixed cost.
+    fn finish(&self, x: &<Self::Input as Vector>::Int8) -> Self::Output;
+}
+
+/// A hidden int8 layer borrowed from a file: `y = clamp(zp + requantize(W x + b))`.
+#[derive(Debug)]
+pub struct Int8DenseRef<'a, const IN: usize, const OUT: usize, A> {
+    /// Weights, `weights[o][i]`.
+    pub weights: &'a [[i8; IN]; OUT],
+    /// Per output: the bias (input zero point folded in).
+    pub bias: &'a [i32; OUT],
+    /// Per output: the requantization multiplier.
+    pub multiplier: &'a [i32; OUT],
+    /// Per output: the requantization shift.
+    pub shift: &'a [u8; OUT],
+    /// The output tensor.
+    pub output: QuantParams,
+    activation: PhantomData<A>,
+}
+
+/// The output int8 layer borrowed from a file: `y = A(scale · (W x + b))` in f32.
+#[derive(Debug)]
+pub struct Int8OutputRef<'a, const IN: usize, const OUT: usize, A> {
+    /// Weights, `weights[o][i]`.
+    pub weights: &'a [[i8; IN]; OUT],
+    /// Per output: the bias (input zero point folded in).
+    pub bias: &'a [i32; OUT],
+    /// Per output: the dequantization scale `s_in · s_w[o]`.
+    pub scale: &'a [f32; OUT],
+    activation: PhantomData<A>,
+}
+
+impl<'a, const IN: usize, const OUT: usize, A> Int8DenseRef<'a, IN, OUT, A> {
+    /// The hidden layer `params` as this type, `None` if its shape or stage is not this one's.
+    pub fn from_params(params: &Int8LayerParams<'a>) -> Option<Self> {
+        let Int8Stage::Requantize {
+            multiplier,
+            shift,
+            output,
+        } = params.stage
+        else {
+            return None;
+        };
+        Some(Int8DenseRef {
+            weights: rows(params.weights)?,
+            bias: params.bias.try_into().ok()?,
+            multiplier: multiplier.try_into().ok()?,
+            shift: shift.try_into().ok()?,
+            output,
+            activation: PhantomData,
+        })
+    }
+}
+
+impl<'a, const IN: usize, const OUT: usize, A> Int8OutputRef<'a, IN, OUT, A> {
+    /// The output layer `params` as this type, `None` if its shape or stage is not this one's.
+    pub fn from_params(params: &Int8LayerParams<'a>) -> Option<Self> {
+        let Int8Stage::Dequantize { scale } = params.stage else {
+            return None;
+        };
+        Some(Int8OutputRef {
+            weights: rows(params.weights)?,
+            bias: params.bias.try_into().ok()?,
+            scale: scale.try_into().ok()?,
+            activation: PhantomData,
+        })
+    }
+}
+
+fn rows<const IN: usize, const OUT: usize>(weights: &[i8]) -> Option<&[[i8; IN]; OUT]> {
+    let (rows, rest) = weights.as_chunks::<IN>();
+    if !rest.is_empty() {
+        return None;
+    }
+    rows.try_into().ok()
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Int8Forward for Int8DenseRef<'_, IN, OUT, A> {
+    type Input = [f32; IN];
+    type Output = [f32; OUT];
+
+    #[inline]
+    fn forward(&self, x: &[i8; IN]) -> [i8; OUT] {
+        let mut y = [0; OUT];
+        let zero_point = self.output.zero_point;
+        dense_requantized(
+            self.weights.as_flattened(),
+            self.bias,
+            self.multiplier,
+            self.shift,
+            zero_point,
+            hidden_min(A::KIND, zero_point),
+            x,
+            &mut y,
+        );
+        y
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Int8Finish for Int8OutputRef<'_, IN, OUT, A> {
+    type Input = [f32; IN];
+    type Output = [f32; OUT];
+
+    #[inline]
+    fn finish(&self, x: &[i8; IN]) -> [f32; OUT] {
+        let mut y = [0.0; OUT];
+        dense_dequantized(self.weights.as_flattened(), self.bias, self.scale, x, &mut y);
+        activate(A::KIND, &mut y);
+        y
+    }
+}
+
+impl<A: Int8Forward, B: Int8Forward<Input = A::Output>> Int8Forward for (A, B) {
+    type Input = A::Input;
+    type Output = B::Output;
+
+    #[inline]
+    fn forward(&self, x: &<A::Input as Vector>::Int8) -> <B::Output as Vector>::Int8 {
+        self.1.forward(&self.0.forward(x))
+    }
+}
+
+impl<A: Int8Forward, B: Int8Finish<Input = A::Output>> Int8Finish for (A, B) {
+    type Input = A::Input;
+    type Output = B::Output;
+
+    #[inline]
+    fn finish(&self, x: &<A::Input as Vector>::Int8) -> B::Output {
+        self.1.finish(&self.0.forward(x))
+    }
+}
+
+/// A typed int8 network: its input tensor and its layers.
+#[derive(Debug)]
+pub struct Int8Network<L> {
+    /// How inputs are quantized.
+    pub input: QuantParams,
+    inv_scale: f32,
+    /// The layers.
+    pub layers: L,
+}
+
+impl<L: Int8Finish> Int8Network<L> {
+    /// The network with inputs quantized by `input`.
+    pub fn new(input: QuantParams, layers: L) -> Self {
+        Int8Network {
+            input,
+            inv_scale: 1.0 / input.scale,
+            layers,
+        }
+    }
+
+    /// Runs the network on a normalized input: quantizes it, runs the integer layers,
+    /// dequantizes the last one's sums and applies its activation. Never allocates, never
+    /// panics, and costs the same for every input.
+    #[inline]
+    pub fn predict(&self, x: &L::Input) -> L::Output {
+        let mut q = L::Input::zeroed_int8();
+        for (q, &x) in q.as_mut().iter_mut().zip(x.as_ref()) {
+            *q = self.input.quantize(x, self.inv_scale);
+        }
+        self.layers.finish(&q)
+    }
+
+    /// Runs the network on an already quantized input.
+    #[inline]
+    pub fn predict_quantized(&self, q: &<L::Input as Vector>::Int8) -> L::Output {
+        self.layers.finish(q)
+    }
+}
