@@ -1,12 +1,13 @@
 //! The board half of the project: boot, find the weight file in its flash region, check it
 //! with nn-core, run its test vectors and report parity with the host, cost per inference,
-//! and a streaming demo. One build serves every network shape listed in [`SHAPES`]; the
-//! model is not compiled in, so a new model of a served shape needs no rebuild.
+//! and a streaming demo. One build serves every network shape listed in [`SHAPES`], as f32
+//! or int8 files (the kind is in the header); the model is not compiled in, so a new model
+//! of a served shape needs no rebuild.
 //!
 //! Output (semihosting), one line each:
 //! `vector <i>: in=[..] out=[..] expected=[..]`, then
 //! `PARITY model=<name> vectors=<n> mismatches=<m> max_abs_diff=<x>`,
-//! `BENCH model=<name> kind=f32 insns_per_inference=<N> stack_bytes=<S>`,
+//! `BENCH model=<name> kind=<f32|int8> insns_per_inference=<N> stack_bytes=<S>`,
 //! `STREAM ...` lines. Exit status 0 when the file is valid and every vector matches bit
 //! for bit, 1 otherwise (with `error: <nn-core's message>`).
 #![no_std]
@@ -18,7 +19,7 @@ use core::fmt;
 
 use heapless::HistoryBuf;
 use nn_core::{
-    Dense, Error, Identity, Layer, LayerList, Relu, Softmax, Trainable, Vector, WeightFile, network,
+    Dense, Error, Identity, LayerList, ModelKind, Relu, Softmax, Trainable, Vector, WeightFile, network,
 };
 
 /// TensorFlow Lite Micro's hello_world: sin x.
@@ -126,7 +127,7 @@ fn run(region: &'static [u8]) -> Result<(), Failure> {
         file.name(),
         file.layers(),
         file.len(),
-        nn_core::FORMAT_VERSION,
+        file.version(),
         file.crc(),
         file.test_vector_count()
     );
@@ -137,25 +138,43 @@ fn run(region: &'static [u8]) -> Result<(), Failure> {
     }
 }
 
-/// Runs the file as network type `N` if its layers are `N`'s; `Ok(false)` if they are not.
+/// Runs the file as network type `N` (f32 or int8, as the file says) if its layers are
+/// `N`'s; `Ok(false)` if they are not.
 fn serve<N: Trainable + 'static>(file: &WeightFile<'static>) -> Result<bool, Failure> {
-    match file.borrow_network::<N>() {
-        Ok(net) => run_model::<N>(file, &net).map(|()| true),
+    let result = match file.kind() {
+        ModelKind::Int8 => file.borrow_int8::<N>().map(|net| {
+            let predict = |x: &N::Input| net.predict(x);
+            run_model::<N>(file, "int8", &predict)
+        }),
+        _ => file.borrow_network::<N>().map(|net| {
+            let predict = |x: &N::Input| nn_core::Layer::predict(&net, x);
+            let result = run_model::<N>(file, "f32", &predict);
+            finetune::<N>(file);
+            result
+        }),
+    };
+    match result {
+        Ok(result) => result.map(|()| true),
         Err(Error::ShapeMismatch { .. }) => Ok(false),
         Err(error) => Err(Failure::File(error)),
     }
 }
 
 /// The network's output for a raw input: normalized as the file says, then predicted.
-fn infer<L: Layer>(file: &WeightFile<'_>, net: &L, raw: &L::Input) -> L::Output {
+fn infer<I: Vector, O>(file: &WeightFile<'_>, predict: impl Fn(&I) -> O, raw: &I) -> O {
     let mut x = *raw;
     if let Some(normalization) = file.normalization() {
         normalization.apply(x.as_mut());
     }
-    net.predict(&x)
+    predict(&x)
 }
 
-fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) -> Result<(), Failure> {
+/// Test vectors (PARITY), cost (BENCH) and streaming of one model, whichever its kind.
+fn run_model<N: Trainable>(
+    file: &WeightFile<'static>,
+    kind: &str,
+    predict: &impl Fn(&N::Input) -> N::Output,
+) -> Result<(), Failure> {
     let name = file.name();
     let vectors = file.test_vector_count();
     let (mut mismatches, mut max_abs_diff) = (0, 0.0f32);
@@ -168,7 +187,7 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
         input.copy_to(raw.as_mut());
         let mut want = N::Output::zeroed();
         expected.copy_to(want.as_mut());
-        let got = infer(file, net, &raw);
+        let got = infer(file, predict, &raw);
         let same = got
             .as_ref()
             .iter()
@@ -209,19 +228,19 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
     }
     let x = core::hint::black_box(x);
     let (_, overhead) = board::measure(|| ());
-    let (_, cost) = board::measure(|| net.predict(&x));
+    let (_, cost) = board::measure(|| predict(&x));
     let instructions = cost.instructions.saturating_sub(overhead.instructions);
     let stack = cost.stack_bytes.saturating_sub(overhead.stack_bytes);
     say!(
-        "BENCH model={} kind=f32 insns_per_inference={} stack_bytes={}",
+        "BENCH model={} kind={} insns_per_inference={} stack_bytes={}",
         name,
+        kind,
         instructions,
         stack
     );
-    let _ = (name, instructions, stack);
+    let _ = (name, kind, instructions, stack);
 
-    stream::<N>(file, net, &first);
-    finetune::<N>(file);
+    stream::<N>(file, predict, &first);
     if mismatches == 0 {
         Ok(())
     } else {
@@ -233,7 +252,7 @@ fn run_model<N: Trainable>(file: &WeightFile<'static>, net: &N::Ref<'static>) ->
 /// (a `heapless::HistoryBuf`), and the network runs on the latest window. A one-input
 /// model is fed a sweep of x over [0, 2π); a wider one the samples of its first test vector,
 /// whose prediction is then the vector's.
-fn stream<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, first: &N::Input) {
+fn stream<N: Trainable>(file: &WeightFile<'_>, predict: &impl Fn(&N::Input) -> N::Output, first: &N::Input) {
     let width = N::Input::LEN.min(MAX_INPUTS);
     let mut window: HistoryBuf<f32, MAX_INPUTS> = HistoryBuf::new();
     let sweep = (0..12).map(|k| k as f32 * core::f32::consts::TAU / 12.0);
@@ -252,7 +271,7 @@ fn stream<N: Trainable>(file: &WeightFile<'_>, net: &N::Ref<'_>, first: &N::Inpu
         for (x, v) in x.as_mut().iter_mut().zip(window.oldest_ordered().skip(skip)) {
             *x = *v;
         }
-        let y = infer(file, net, &x);
+        let y = infer(file, predict, &x);
         say!("STREAM window={} last={:?} out={:?}", width, sample, y.as_ref());
         let _ = y;
     }
@@ -274,7 +293,7 @@ fn shifted_mse<N: Trainable>(file: &WeightFile<'_>, net: &N) -> f32 {
             let x_true = k as f32 * core::f32::consts::TAU / points as f32;
             let mut x = N::Input::zeroed();
             x.as_mut()[0] = x_true + SENSOR_OFFSET;
-            let y = infer(file, net, &x);
+            let y = infer(file, |x| nn_core::Layer::predict(net, x), &x);
             let e = y.as_ref()[0] - libm::sinf(x_true);
             e * e
         })
@@ -370,7 +389,7 @@ fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
         let mut raw = N::Input::zeroed();
         x.copy_to(raw.as_mut());
         inputs[i] = raw.as_ref()[0];
-        outputs[i] = infer(file, net, &raw).as_ref()[0];
+        outputs[i] = infer(file, |x| nn_core::Layer::predict(net, x), &raw).as_ref()[0];
     }
     let meta = nn_core::Metadata {
         name: file.name(),

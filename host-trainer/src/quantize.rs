@@ -40,11 +40,11 @@ pub struct QLayer {
     pub bias: Vec<i32>,
     /// The layer's input tensor.
     pub input: QuantParams,
-    /// Hidden layers: per output channel, the requantization multiplier and shift, and the
-    /// output tensor. Empty for the output layer.
+    /// Hidden layers: per output channel, the requantization multiplier. Empty for the
+    /// output layer.
     pub multiplier: Vec<i32>,
-    /// See `multiplier`.
-    pub shift: Vec<u8>,
+    /// Hidden layers: the requantization shift shared by the layer's channels.
+    pub shift: u8,
     /// The output tensor (hidden layers).
     pub output: QuantParams,
     /// Output layer: per channel `s_in · s_w[o]`. Empty for hidden layers.
@@ -121,7 +121,7 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
             bias,
             input,
             multiplier: vec![],
-            shift: vec![],
+            shift: 0,
             output: input,
             dequantize: vec![],
         };
@@ -139,16 +139,24 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
                     zero_point: zero,
                 };
             }
-            let requantizers = q
+            // One shift per layer, that of its largest multiplier; the others are smaller
+            // integers (at least 2^20 for channels within 2^-10 of the largest: ample for int8).
+            let reals: Vec<f64> = q
                 .weight_scales
                 .iter()
-                .map(|&s| {
-                    Requantizer::from_real(f64::from(input.scale) * f64::from(s) / f64::from(output.scale))
-                        .ok_or_else(|| Error::Config(format!("int8: layer {l} cannot be requantized")))
+                .map(|&s| f64::from(input.scale) * f64::from(s) / f64::from(output.scale))
+                .collect();
+            let unfit = || Error::Config(format!("int8: layer {l} cannot be requantized"));
+            let largest = reals.iter().fold(0.0f64, |m, &r| m.max(r));
+            q.shift = Requantizer::from_real(largest).ok_or_else(unfit)?.shift;
+            q.multiplier = reals
+                .iter()
+                .map(|&r| {
+                    Requantizer::with_shift(r, q.shift)
+                        .map(|r| r.multiplier)
+                        .ok_or_else(unfit)
                 })
-                .collect::<Result<Vec<_>, _>>()?;
-            q.multiplier = requantizers.iter().map(|r| r.multiplier).collect();
-            q.shift = requantizers.iter().map(|r| r.shift).collect();
+                .collect::<Result<_, _>>()?;
             q.output = output;
             input = output;
         }
@@ -184,7 +192,7 @@ impl QNetwork {
             } else {
                 Int8Stage::Requantize {
                     multiplier: &q.multiplier,
-                    shift: &q.shift,
+                    shift: q.shift,
                     output: q.output,
                 }
             };
@@ -204,11 +212,7 @@ impl QNetwork {
         let count = self.layers.len();
         self.layers.iter().enumerate().fold(8, |sum, (l, q)| {
             let out = q.bias.len();
-            let tail = if l + 1 == count {
-                4 * out
-            } else {
-                4 * out + out.next_multiple_of(4) + 8
-            };
+            let tail = if l + 1 == count { 4 * out } else { 4 * out + 12 };
             sum + q.weights.len().next_multiple_of(4) + 4 * out + tail
         })
     }

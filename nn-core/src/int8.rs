@@ -14,7 +14,7 @@ use core::marker::PhantomData;
 use crate::activation::{ActivationFn, activate};
 use crate::format::{Int8LayerParams, Int8Stage, QuantParams, hidden_min};
 use crate::layer::Vector;
-use crate::quant::{dense_dequantized, dense_requantized};
+use crate::quant::{InputQuantizer, dense_dequantized, dense_requantized};
 
 /// The int8 layers of a network but its last: int8 in, int8 out.
 pub trait Int8Forward {
@@ -46,8 +46,8 @@ pub struct Int8DenseRef<'a, const IN: usize, const OUT: usize, A> {
     pub bias: &'a [i32; OUT],
     /// Per output: the requantization multiplier.
     pub multiplier: &'a [i32; OUT],
-    /// Per output: the requantization shift.
-    pub shift: &'a [u8; OUT],
+    /// The layer's requantization shift.
+    pub shift: u8,
     /// The output tensor.
     pub output: QuantParams,
     activation: PhantomData<A>,
@@ -80,7 +80,7 @@ impl<'a, const IN: usize, const OUT: usize, A> Int8DenseRef<'a, IN, OUT, A> {
             weights: rows(params.weights)?,
             bias: params.bias.try_into().ok()?,
             multiplier: multiplier.try_into().ok()?,
-            shift: shift.try_into().ok()?,
+            shift,
             output,
             activation: PhantomData,
         })
@@ -170,7 +170,7 @@ impl<A: Int8Forward, B: Int8Finish<Input = A::Output>> Int8Finish for (A, B) {
 pub struct Int8Network<L> {
     /// How inputs are quantized.
     pub input: QuantParams,
-    inv_scale: f32,
+    quantizer: InputQuantizer,
     /// The layers.
     pub layers: L,
 }
@@ -180,7 +180,7 @@ impl<L: Int8Finish> Int8Network<L> {
     pub fn new(input: QuantParams, layers: L) -> Self {
         Int8Network {
             input,
-            inv_scale: 1.0 / input.scale,
+            quantizer: input.input_quantizer(),
             layers,
         }
     }
@@ -192,7 +192,7 @@ impl<L: Int8Finish> Int8Network<L> {
     pub fn predict(&self, x: &L::Input) -> L::Output {
         let mut q = L::Input::zeroed_int8();
         for (q, &x) in q.as_mut().iter_mut().zip(x.as_ref()) {
-            *q = self.input.quantize(x, self.inv_scale);
+            *q = self.quantizer.quantize(x);
         }
         self.layers.finish(&q)
     }

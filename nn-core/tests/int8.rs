@@ -21,7 +21,7 @@ struct Params {
     weights: [Vec<i8>; 3],
     bias: [Vec<i32>; 3],
     multiplier: [Vec<i32>; 2],
-    shift: [Vec<u8>; 2],
+    shift: [u8; 2],
     outputs: [QuantParams; 2],
     scale: Vec<f32>,
 }
@@ -38,18 +38,20 @@ impl Params {
                 .map(|_| (rng.next_u32() % 20_000) as i32 - 10_000)
                 .collect()
         });
-        let requantizers = [5, 4].map(|o: usize| -> Vec<Requantizer> {
+        let shift = [5u8, 6];
+        let multiplier = [5, 4].map(|o: usize| -> Vec<i32> {
             (0..o)
-                .map(|_| Requantizer::from_real(f64::from(common::uniform(&mut rng, 0.001, 0.02))).unwrap())
+                .map(|_| {
+                    let real = f64::from(common::uniform(&mut rng, 0.0005, 0.005));
+                    Requantizer::with_shift(real, 5).unwrap().multiplier
+                })
                 .collect()
         });
         Params {
             weights,
             bias,
-            multiplier: requantizers
-                .clone()
-                .map(|r| r.iter().map(|r| r.multiplier).collect()),
-            shift: requantizers.map(|r| r.iter().map(|r| r.shift).collect()),
+            multiplier,
+            shift,
             outputs: [
                 QuantParams {
                     scale: 0.05,
@@ -80,7 +82,7 @@ impl Params {
             let stage = if l < 2 {
                 Int8Stage::Requantize {
                     multiplier: &self.multiplier[l],
-                    shift: &self.shift[l],
+                    shift: self.shift[l],
                     output: self.outputs[l],
                 }
             } else {
@@ -137,7 +139,7 @@ fn bytes(words: &[u32], len: usize) -> &[u8] {
 
 /// Offset of the parameter section, from FORMAT.md: the header, padded to 4, then (no
 /// normalization) the parameters; after them 3 vectors of 3 + 2 f32 and the CRC.
-const PARAMS_LEN: usize = 8 + (16 + 20 + 20 + 8 + 8) + (20 + 16 + 16 + 4 + 8) + (8 + 8 + 8);
+const PARAMS_LEN: usize = 8 + (16 + 20 + 20 + 12) + (20 + 16 + 16 + 12) + (8 + 8 + 8);
 
 fn params_offset(len: usize) -> usize {
     len - 4 - 3 * 5 * 4 - PARAMS_LEN
@@ -183,15 +185,15 @@ fn int8_files_round_trip_and_typed_and_view_forwards_agree_bit_for_bit() {
         assert_eq!(b[at + 23], 0, "padding");
         assert_eq!(i32::from_le_bytes(word(24)), params.bias[0][0]);
         assert_eq!(i32::from_le_bytes(word(44)), params.multiplier[0][0]);
-        assert_eq!(b[at + 64..at + 69], params.shift[0][..]);
-        assert_eq!(f32::from_le_bytes(word(72)), 0.05);
-        assert_eq!(i32::from_le_bytes(word(76)), -100);
+        assert_eq!(u32::from_le_bytes(word(64)), u32::from(params.shift[0]));
+        assert_eq!(f32::from_le_bytes(word(68)), 0.05);
+        assert_eq!(i32::from_le_bytes(word(72)), -100);
         assert_eq!(
-            b[at + 80..at + 100],
+            b[at + 76..at + 96],
             bytemuck::cast_slice::<i8, u8>(&params.weights[1])[..]
         );
-        assert_eq!(f32::from_le_bytes(word(160)), 0.0004);
-        assert_eq!(f32::from_le_bytes(word(164)), 0.0007);
+        assert_eq!(f32::from_le_bytes(word(156)), 0.0004);
+        assert_eq!(f32::from_le_bytes(word(160)), 0.0007);
     }
 }
 
@@ -221,7 +223,7 @@ fn the_typed_int8_network_matches_an_independent_integer_reference() {
                             .map(|i| i64::from(params.weights[l][o * n_in + i]) * q[i])
                             .sum::<i64>();
                     let p = i128::from(acc) * i128::from(params.multiplier[l][o]);
-                    let d = 1i128 << (33 + u32::from(params.shift[l][o]));
+                    let d = 1i128 << (33 + u32::from(params.shift[l]));
                     let r = (p + d / 2).div_euclid(d) as i64;
                     (zp + r).clamp(min, 127)
                 })
@@ -311,19 +313,19 @@ fn malformed_quantization_values_are_refused_with_their_place() {
             "requantization multiplier 0 of layer 0 is -5, expected 1 to 2147483647",
         ),
         (
-            patch(at + 132 + 3, &[40]),
-            "requantization shift 3 of layer 1 is 40, expected 0 to 31",
+            patch(at + 128, &40u32.to_le_bytes()),
+            "the requantization shift of layer 1 is 40, expected 0 to 31",
         ),
         (
-            patch(at + 136, &0.0f32.to_le_bytes()),
+            patch(at + 132, &0.0f32.to_le_bytes()),
             "the output scale of layer 1 is zero or negative",
         ),
         (
-            patch(at + 76, &(-129i32).to_le_bytes()),
+            patch(at + 72, &(-129i32).to_le_bytes()),
             "the output zero point of layer 0 is -129, expected -128 to 127",
         ),
         (
-            patch(at + 164, &(-1.0f32).to_le_bytes()),
+            patch(at + 160, &(-1.0f32).to_le_bytes()),
             "dequantization scale 1 of layer 2 is zero or negative",
         ),
         (
@@ -340,14 +342,14 @@ fn malformed_quantization_values_are_refused_with_their_place() {
 #[test]
 fn the_encoder_refuses_what_the_reader_would() {
     let mut params = Params::random(3);
-    params.shift[1][0] = 32;
+    params.shift[1] = 32;
     let model = params.model();
     let meta = Metadata::default();
     let mut out = [0xAAu8; 512];
     let err = encode_int8(&model, &Metadata { name: "x", ..meta }, &mut out).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "requantization shift 0 of layer 1 is 32, expected 0 to 31"
+        "the requantization shift of layer 1 is 32, expected 0 to 31"
     );
     assert!(out.iter().all(|&b| b == 0xAA), "a refused file writes nothing");
     let mut params = Params::random(3);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use nn_core::quant::{Requantizer, dense_requantized, dot, portable, quantize_input, requantize};
+use nn_core::quant::{InputQuantizer, Requantizer, dense_requantized, dot, portable, requantize};
 use rand_core::Rng;
 
 /// `round(acc · m / 2^(33 + s))`, ties toward +∞, in i128 (the definition, written apart from
@@ -74,25 +74,37 @@ fn requantizers_stand_for_their_real_multipliers() {
 #[test]
 fn inputs_quantize_to_the_nearest_step() {
     let mut rng = common::rng(3);
-    for _ in 0..100_000 {
-        let x = common::uniform(&mut rng, -3.0, 3.0);
+    let mut ties = 0;
+    for _ in 0..200_000 {
+        let x = common::uniform(&mut rng, -3.0, 3.0) * [1.0, 1e-3, 30.0][(rng.next_u32() % 3) as usize];
         let scale = common::uniform(&mut rng, 0.001, 0.05);
         let zero_point = (rng.next_u32() % 256) as i32 - 128;
-        let t = f64::from(x * (1.0 / scale));
-        let q = quantize_input(x, 1.0 / scale, zero_point);
+        let q = InputQuantizer::new(scale, zero_point).quantize(x);
+        // The exact product of x and the f32 1/scale, in f64 (48 bits: exact).
+        let t = f64::from(x) * f64::from(1.0 / scale);
         let exact = ((t + 0.5).floor() as i64 + i64::from(zero_point)).clamp(-128, 127);
-        // Away from ties (where the f32 sum may round either way) it is the exact rounding.
-        if (t - t.floor() - 0.5).abs() > 1e-3 {
+        // 16-bit significands: within 2^-15 relative, so exact away from ties.
+        if t.abs() > 400.0 || (t - t.floor() - 0.5).abs() > t.abs() * libm::exp2(-14.0) {
             assert_eq!(i64::from(q), exact, "{x} / {scale} + {zero_point}");
         } else {
+            ties += 1;
             assert!((i64::from(q) - exact).abs() <= 1);
         }
     }
-    assert_eq!(quantize_input(f32::NAN, 10.0, 3), -128);
-    assert_eq!(quantize_input(1e30, 10.0, 0), 127);
-    assert_eq!(quantize_input(-1e30, 10.0, 0), -128);
-    assert_eq!(quantize_input(0.25, 2.0, 0), 1); // 0.5 rounds up
-    assert_eq!(quantize_input(-0.25, 2.0, 0), 0); // -0.5 rounds up too
+    assert!(ties < 4000, "{ties} near-ties");
+    let q = |x: f32, scale: f32, zp: i32| InputQuantizer::new(scale, zp).quantize(x);
+    assert_eq!(q(f32::NAN, 0.1, 3), 127);
+    assert_eq!(q(f32::INFINITY, 0.1, 0), 127);
+    assert_eq!(q(f32::NEG_INFINITY, 0.1, 0), -128);
+    assert_eq!(q(1e30, 0.1, 0), 127);
+    assert_eq!(q(-1e30, 0.1, 0), -128);
+    assert_eq!(q(0.0, 0.1, 5), 5);
+    assert_eq!(q(-0.0, 0.1, 5), 5);
+    assert_eq!(q(1e-40, 0.1, 5), 5); // subnormal
+    assert_eq!(q(0.25, 0.5, 0), 1); // 0.5 rounds up
+    assert_eq!(q(-0.25, 0.5, 0), 0); // -0.5 rounds up too
+    assert_eq!(q(-0.75, 0.5, 0), -1); // -1.5 -> -1
+    assert_eq!(q(100.0, 1.0, -100), 0);
 }
 
 #[test]
@@ -143,17 +155,24 @@ fn the_int8_kernel_matches_the_real_layer() {
             (b[o] / (s_in * s_w[o])).round() as i32 - zp_in * sum_w
         })
         .collect();
-    let requantizers: Vec<Requantizer> = s_w
+    // One shift for the layer (its largest multiplier's), a multiplier per channel.
+    let reals: Vec<f64> = s_w
         .iter()
-        .map(|&s| Requantizer::from_real(f64::from(s_in) * f64::from(s) / f64::from(s_out)).unwrap())
+        .map(|&s| f64::from(s_in) * f64::from(s) / f64::from(s_out))
         .collect();
-    let multiplier: Vec<i32> = requantizers.iter().map(|r| r.multiplier).collect();
-    let shift: Vec<u8> = requantizers.iter().map(|r| r.shift).collect();
+    let shift = Requantizer::from_real(reals.iter().fold(0.0, |m: f64, &r| m.max(r)))
+        .unwrap()
+        .shift;
+    let multiplier: Vec<i32> = reals
+        .iter()
+        .map(|&r| Requantizer::with_shift(r, shift).unwrap().multiplier)
+        .collect();
     for _ in 0..200 {
         let x: Vec<f32> = common::values(&mut rng, n_in, -1.0, 1.0, 0.0);
-        let xq: Vec<i8> = x.iter().map(|&v| quantize_input(v, 1.0 / s_in, zp_in)).collect();
+        let quantizer = InputQuantizer::new(s_in, zp_in);
+        let xq: Vec<i8> = x.iter().map(|&v| quantizer.quantize(v)).collect();
         let mut y = vec![0i8; n_out];
-        dense_requantized(&wq, &bias, &multiplier, &shift, zp_out, -128, &xq, &mut y);
+        dense_requantized(&wq, &bias, &multiplier, shift, zp_out, -128, &xq, &mut y);
         for o in 0..n_out {
             let real: f64 = f64::from(b[o])
                 + (0..n_in)
@@ -169,7 +188,7 @@ fn the_int8_kernel_matches_the_real_layer() {
             &wq,
             &bias,
             &multiplier,
-            &shift,
+            shift,
             zp_out,
             zp_out as i8,
             &xq,

@@ -90,8 +90,7 @@ fn prepare_int8(model: &Int8Model<'_>, meta: &Metadata<'_>) -> Result<Prepared, 
                     });
                 }
                 check_len("requantization multipliers", outputs, multiplier.len())?;
-                check_len("requantization shifts", outputs, shift.len())?;
-                check_requantizers(index, multiplier.iter().copied(), shift.iter().copied())?;
+                check_requantizers(index, multiplier.iter().copied(), u32::from(shift))?;
                 check_tensor(
                     output.scale,
                     output.zero_point,
@@ -250,7 +249,7 @@ pub fn encode_int8(model: &Int8Model<'_>, meta: &Metadata<'_>, out: &mut [u8]) -
                     output,
                 } => {
                     writer.write_i32(multiplier);
-                    writer.write_bytes_padded(shift);
+                    writer.write_i32(&[i32::from(shift)]);
                     writer.write(&[output.scale]);
                     writer.write_i32(&[output.zero_point]);
                 }

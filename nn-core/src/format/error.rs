@@ -56,12 +56,10 @@ pub enum Location {
         /// Output index.
         channel: usize,
     },
-    /// The requantization shift of output `channel` of hidden layer `layer`.
+    /// The requantization shift of hidden layer `layer`.
     Shift {
         /// Layer index.
         layer: usize,
-        /// Output index.
-        channel: usize,
     },
     /// The scale of hidden layer `layer`'s output tensor.
     OutputScale {
@@ -100,9 +98,7 @@ impl fmt::Display for Location {
             Location::Multiplier { layer, channel } => {
                 write!(f, "requantization multiplier {channel} of layer {layer}")
             }
-            Location::Shift { layer, channel } => {
-                write!(f, "requantization shift {channel} of layer {layer}")
-            }
+            Location::Shift { layer } => write!(f, "the requantization shift of layer {layer}"),
             Location::OutputScale { layer } => write!(f, "the output scale of layer {layer}"),
             Location::OutputZeroPoint { layer } => write!(f, "the output zero point of layer {layer}"),
             Location::DequantizationScale { layer, channel } => {

@@ -5,7 +5,7 @@
 //! input     f32 scale, i32 zero point             (the first layer's input tensor)
 //! per layer i8 weights[out][in], zeros to a multiple of 4 bytes
 //!           i32 bias[out]                         (input zero point folded in)
-//!   hidden: i32 multiplier[out], u8 shift[out], zeros to a multiple of 4,
+//!   hidden: i32 multiplier[out], u32 shift (one per layer),
 //!           f32 output scale, i32 output zero point
 //!   last:   f32 dequantization scale[out]         (s_in · s_w[o])
 //! ```
@@ -25,11 +25,9 @@ pub struct QuantParams {
 }
 
 impl QuantParams {
-    /// The int8 value of `x` (see [`quant::quantize_input`]), given `inv_scale = 1 / scale`
-    /// (computed once by the caller).
-    #[inline(always)]
-    pub fn quantize(&self, x: f32, inv_scale: f32) -> i8 {
-        quant::quantize_input(x, inv_scale, self.zero_point)
+    /// How inputs of this tensor are quantized (see [`quant::InputQuantizer`]).
+    pub fn input_quantizer(&self) -> quant::InputQuantizer {
+        quant::InputQuantizer::new(self.scale, self.zero_point)
     }
 
     /// The real value of `q`.
@@ -45,8 +43,9 @@ pub enum Int8Stage<'a> {
     Requantize {
         /// Per output: the requantization multiplier.
         multiplier: &'a [i32],
-        /// Per output: its shift.
-        shift: &'a [u8],
+        /// The layer's requantization shift (one for all outputs: the multipliers carry the
+        /// per-channel scales; the shift is a loop constant on the board).
+        shift: u8,
         /// The output tensor.
         output: QuantParams,
     },
@@ -95,13 +94,13 @@ impl Int8Model<'_> {
         output: &mut [f32],
     ) -> Option<()> {
         let (mut current, mut next) = (scratch_a, scratch_b);
-        let inv_scale = 1.0 / self.input.scale;
+        let quantizer = self.input.input_quantizer();
         let first = self.layers.first()?;
         if input.len() != usize::from(first.spec.inputs) {
             return None;
         }
         for (q, &x) in current.get_mut(..input.len())?.iter_mut().zip(input) {
-            *q = self.input.quantize(x, inv_scale);
+            *q = quantizer.quantize(x);
         }
         for layer in &self.layers {
             let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
@@ -172,11 +171,7 @@ pub(crate) fn params_len(layers: &[LayerSpec]) -> usize {
     let count = layers.len();
     layers.iter().enumerate().fold(8usize, |sum, (index, spec)| {
         let out = usize::from(spec.outputs);
-        let tail = if index + 1 == count {
-            4 * out
-        } else {
-            4 * out + padded(out) + 8
-        };
+        let tail = if index + 1 == count { 4 * out } else { 4 * out + 12 };
         sum.saturating_add(padded(spec.weight_count()) + 4 * out + tail)
     })
 }
@@ -218,7 +213,7 @@ pub(crate) struct RawLayer<'a> {
 enum RawStage<'a> {
     Requantize {
         multiplier: &'a [u8],
-        shift: &'a [u8],
+        shift: [u8; 4],
         scale: [u8; 4],
         zero_point: [u8; 4],
     },
@@ -252,7 +247,7 @@ impl<'a> RawModel<'a> {
             } else {
                 RawStage::Requantize {
                     multiplier: cursor.words(out)?,
-                    shift: cursor.bytes_padded(out)?,
+                    shift: cursor.word()?,
                     scale: cursor.word()?,
                     zero_point: cursor.word()?,
                 }
@@ -295,7 +290,7 @@ impl<'a> RawModel<'a> {
                             activation: raw.spec.activation,
                         });
                     }
-                    check_requantizers(layer, words_i32(multiplier), shift.iter().copied())?;
+                    check_requantizers(layer, words_i32(multiplier), u32::from_le_bytes(*shift))?;
                     check_tensor(
                         f32::from_le_bytes(*scale),
                         i32::from_le_bytes(*zero_point),
@@ -324,7 +319,8 @@ impl<'a> RawModel<'a> {
                     zero_point,
                 } => Int8Stage::Requantize {
                     multiplier: aligned(multiplier)?,
-                    shift,
+                    // Checked to be at most MAX_SHIFT.
+                    shift: u32::from_le_bytes(shift) as u8,
                     output: QuantParams {
                         scale: f32::from_le_bytes(scale),
                         zero_point: i32::from_le_bytes(zero_point),
@@ -384,11 +380,11 @@ pub(crate) fn check_tensor(
     check_range(i64::from(zero_point), -128, 127, zero_point_at)
 }
 
-/// Every multiplier positive, every shift at most [`MAX_SHIFT`].
+/// Every multiplier positive, the shift at most [`MAX_SHIFT`].
 pub(crate) fn check_requantizers(
     layer: usize,
     multipliers: impl IntoIterator<Item = i32>,
-    shifts: impl IntoIterator<Item = u8>,
+    shift: u32,
 ) -> Result<(), Error> {
     for (channel, m) in multipliers.into_iter().enumerate() {
         check_range(
@@ -398,14 +394,12 @@ pub(crate) fn check_requantizers(
             Location::Multiplier { layer, channel },
         )?;
     }
-    for (channel, s) in shifts.into_iter().enumerate() {
-        check_range(
-            i64::from(s),
-            0,
-            i64::from(MAX_SHIFT),
-            Location::Shift { layer, channel },
-        )?;
-    }
+    check_range(
+        i64::from(shift),
+        0,
+        i64::from(MAX_SHIFT),
+        Location::Shift { layer },
+    )?;
     Ok(())
 }
 
