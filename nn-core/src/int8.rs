@@ -11,10 +11,10 @@
 
 use core::marker::PhantomData;
 
-use crate::activation::{ActivationFn, activate};
+use crate::activation::ActivationFn;
 use crate::format::{Int8LayerParams, Int8Stage, QuantParams, hidden_min};
 use crate::layer::Vector;
-use crate::quant::{InputQuantizer, dense_dequantized, dense_requantized};
+use crate::quant::{InputQuantizer, activate_output, dense_dequantized, dense_requantized};
 
 /// The int8 layers of a network but its last: int8 in, int8 out.
 pub trait Int8Forward {
@@ -140,7 +140,7 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Int8Finish for Int8Outp
     fn finish(&self, x: &[i8; IN]) -> [f32; OUT] {
         let mut y = [0.0; OUT];
         dense_dequantized(self.weights.as_flattened(), self.bias, self.scale, x, &mut y);
-        activate(A::KIND, &mut y);
+        activate_output(A::KIND, &mut y);
         y
     }
 }

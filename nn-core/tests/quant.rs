@@ -199,3 +199,41 @@ fn the_int8_kernel_matches_the_real_layer() {
         }
     }
 }
+
+#[test]
+fn the_integer_exponential_is_within_its_bound() {
+    for u in (0..(30u32 << 16)).step_by(7) {
+        let exact = libm::exp2(-f64::from(u) / 65536.0) * 16_777_216.0;
+        let got = f64::from(nn_core::quant::exp2_neg_q24(u));
+        // Interpolation (2^-16 relative) and the truncating shift (one unit in Q24).
+        assert!(
+            (got - exact).abs() <= exact * libm::exp2(-16.0) + 1.0,
+            "{u}: {got} vs {exact}"
+        );
+    }
+    assert_eq!(nn_core::quant::exp2_neg_q24(0), 1 << 24);
+    assert_eq!(nn_core::quant::exp2_neg_q24(u32::MAX), 0);
+}
+
+#[test]
+fn the_integer_softmax_matches_the_f64_one() {
+    let mut rng = common::rng(6);
+    for n in 1..20 {
+        for _ in 0..200 {
+            let mut z: Vec<f32> = (0..n).map(|_| common::uniform(&mut rng, -12.0, 12.0)).collect();
+            let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+            let reference = common::activation_ref(nn_core::Activation::Softmax, &z64);
+            nn_core::quant::softmax_exp2(&mut z);
+            for (got, want) in z.iter().zip(&reference) {
+                assert!(
+                    (f64::from(*got) - want).abs() <= 1e-4 * want + 1e-7,
+                    "{got} vs {want}"
+                );
+            }
+            let total: f32 = z.iter().sum();
+            assert!((total - 1.0).abs() < 1e-5);
+        }
+    }
+    let mut z = [f32::NAN, 1.0];
+    nn_core::quant::softmax_exp2(&mut z); // no panic on outside data
+}

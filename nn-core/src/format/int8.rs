@@ -128,7 +128,7 @@ impl Int8Model<'_> {
                 Int8Stage::Dequantize { scale } => {
                     let y = output.get_mut(..outputs)?;
                     quant::dense_dequantized(layer.weights, layer.bias, scale, x, y);
-                    crate::activation::activate(layer.spec.activation, y);
+                    quant::activate_output(layer.spec.activation, y);
                     return Some(());
                 }
             }
