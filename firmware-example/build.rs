@@ -20,4 +20,9 @@ fn main() {
     println!("cargo::rerun-if-env-changed=FIRMWARE_BOARD");
     println!("cargo::rustc-check-cfg=cfg(board, values(\"mps2-an386\", \"microbit\", \"nrf52840\"))");
     println!("cargo::rustc-cfg=board=\"{board}\"");
+    // nn-core's DSP dot products exist on thumbv7em (its build.rs decides the same way).
+    println!("cargo::rustc-check-cfg=cfg(dsp)");
+    if target.starts_with("thumbv7em") {
+        println!("cargo::rustc-cfg=dsp");
+    }
 }

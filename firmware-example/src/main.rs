@@ -28,7 +28,7 @@ type Sine = network![Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1, Ident
 type Digits = network![Dense<64, 32, Relu>, Dense<32, 10, Softmax>];
 
 /// The shapes this firmware serves, for the refusal message.
-const SHAPES: &str = "1-16 relu-16 relu-1 linear, 64-32 relu-10 softmax";
+const SHAPES: &str = "1-16 relu-16 relu-1 linear, 64-32 relu-10 softmax (f32 or int8)";
 
 /// Longest input of a served shape (the streaming window's capacity).
 const MAX_INPUTS: usize = 64;
@@ -143,6 +143,8 @@ fn run(region: &'static [u8]) -> Result<(), Failure> {
 fn serve<N: Trainable + 'static>(file: &WeightFile<'static>) -> Result<bool, Failure> {
     let result = match file.kind() {
         ModelKind::Int8 => file.borrow_int8::<N>().map(|net| {
+            #[cfg(all(dsp, not(feature = "silent")))]
+            dsp_check();
             let predict = |x: &N::Input| net.predict(x);
             run_model::<N>(file, "int8", &predict)
         }),
@@ -426,6 +428,42 @@ fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
             let _ = error;
         }
     }
+}
+
+/// On the Cortex-M4 build: nn-core's DSP dot products (`sxtb16` + `smlad`) against its
+/// portable ones, on pseudo-random int8 rows of every length from 0 to 67 (the full int8
+/// range, misaligned starts too), one row and four rows at a time. Prints
+/// `DSPCHECK cases=<n> mismatches=<m>`.
+#[cfg(all(dsp, not(feature = "silent")))]
+fn dsp_check() {
+    use nn_core::quant::{dsp, portable};
+    let mut state = 0x2545_f491u32;
+    let mut next = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as u8 as i8
+    };
+    let (mut cases, mut mismatches) = (0u32, 0u32);
+    let mut rows = [[0i8; 72]; 4];
+    let mut x = [0i8; 72];
+    for n in 0..=67 {
+        for offset in 0..4 {
+            rows.iter_mut()
+                .flatten()
+                .chain(x.iter_mut())
+                .for_each(|v| *v = next());
+            let bias = [i32::from(next()) << 16, -7, i32::MAX, i32::MIN];
+            let row = |r: usize| &rows[r][offset..offset + n];
+            let x = &x[3 - offset..3 - offset + n];
+            for (r, &bias) in bias.iter().enumerate() {
+                cases += 1;
+                mismatches += u32::from(dsp::dot(row(r), x, bias) != portable::dot(row(r), x, bias));
+            }
+            let four = [row(0), row(1), row(2), row(3)];
+            cases += 1;
+            mismatches += u32::from(dsp::dot4(four, x, bias) != portable::dot4(four, x, bias));
+        }
+    }
+    say!("DSPCHECK cases={} mismatches={}", cases, mismatches);
 }
 
 #[cortex_m_rt::exception]

@@ -418,3 +418,129 @@ fn explain_ranks_features_and_draws_them() {
         "a heat map is drawn for square images of 16 or more inputs"
     );
 }
+
+/// `quantize`: an int8 file whose stored vectors are nn-core's int8 forward, a report of
+/// f32 against int8 on the calibration and test sets, and clear refusals that write nothing.
+#[test]
+fn quantize_writes_an_int8_file_and_reports_f32_against_int8() {
+    let dir = workdir("quantize");
+    let train = |layers: &str, out: &str| {
+        let run = host_trainer(
+            &[
+                "train", "--data", "sine.csv", "--target", "y", "--layers", layers, "--epochs", "20",
+                "--seed", "1", "--out", out, "--quiet",
+            ],
+            &dir,
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+    };
+    train("16:relu,16:relu,1:linear", "sine.nnw");
+    let run = host_trainer(
+        &[
+            "quantize",
+            "--model",
+            "sine.nnw",
+            "--calib",
+            "sine.csv",
+            "--target",
+            "y",
+            "--test",
+            "sine.csv",
+            "--out",
+            "sine-int8.nnw",
+            "--vectors",
+            "5",
+        ],
+        &dir,
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = stdout(&run);
+    for expected in [
+        "f32 MSE",
+        "int8 MSE",
+        "max |diff|",
+        "calibration",
+        "test",
+        "(int8, ",
+        "5 test vectors",
+    ] {
+        assert!(report.contains(expected), "{expected:?} in:\n{report}");
+    }
+    let bytes = std::fs::read(dir.join("sine-int8.nnw")).unwrap();
+    // Borrowing the int8 slices needs 4-byte alignment: copy into words.
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+    let file =
+        nn_core::WeightFile::parse_exact(&bytemuck::cast_slice::<u32, u8>(&words)[..bytes.len()]).unwrap();
+    assert_eq!(file.kind(), nn_core::ModelKind::Int8);
+    assert_eq!(file.test_vector_count(), 5);
+    let model = file.int8_model().unwrap();
+    let norm = file.normalization().unwrap();
+    for v in 0..5 {
+        let (input, expected) = file.test_vector(v).unwrap();
+        let mut x: Vec<f32> = input.iter().collect();
+        norm.apply(&mut x);
+        let (mut a, mut b, mut y) = ([0i8; 16], [0i8; 16], [0.0f32; 1]);
+        model.predict(&x, &mut a, &mut b, &mut y).unwrap();
+        assert_eq!(y[0].to_bits(), expected.get(0).unwrap().to_bits(), "vector {v}");
+    }
+    let inspect = stdout(&host_trainer(&["inspect", "sine-int8.nnw"], &dir));
+    assert!(
+        inspect.contains("format version  2") && inspect.contains("kind            int8"),
+        "{inspect}"
+    );
+
+    let json = stdout(&host_trainer(
+        &[
+            "quantize",
+            "--model",
+            "sine.nnw",
+            "--calib",
+            "sine.csv",
+            "--target",
+            "y",
+            "--out",
+            "again.nnw",
+            "--vectors",
+            "5",
+            "--json",
+        ],
+        &dir,
+    ));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (f, q) = (&json["calibration"]["mse_f32"], &json["calibration"]["mse_int8"]);
+    assert!((f.as_f64().unwrap() - q.as_f64().unwrap()).abs() < 0.01, "{json}");
+    assert_eq!(
+        json["int8_file_bytes"].as_u64().unwrap() as usize,
+        std::fs::read(dir.join("again.nnw")).unwrap().len()
+    );
+    assert!(
+        std::fs::read(dir.join("again.nnw")).unwrap() == bytes,
+        "same input, same bytes"
+    );
+
+    // Refusals: exit 1, a message naming the problem, the output untouched.
+    std::fs::write(dir.join("keep.nnw"), b"old").unwrap();
+    train("8:tanh,1:linear", "tanh.nnw");
+    std::fs::write(dir.join("bad.csv"), "x,y\n0.5,0.1\nnan,0.2\n").unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--model", "sine-int8.nnw", "--calib", "sine.csv"],
+            "holds an int8 model",
+        ),
+        (
+            &["--model", "tanh.nnw", "--calib", "sine.csv"],
+            "layer 0 is a hidden tanh layer",
+        ),
+        (&["--model", "sine.nnw", "--calib", "bad.csv"], "bad.csv"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["quantize"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--target", "y", "--out", "keep.nnw"]);
+        let run = host_trainer(&all, &dir);
+        assert_eq!(run.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&run).contains(message), "{message:?} in {}", stderr(&run));
+        assert_eq!(std::fs::read(dir.join("keep.nnw")).unwrap(), b"old");
+    }
+}

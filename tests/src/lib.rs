@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use host_trainer::export::{Golden, encode_model};
+use host_trainer::export::{Golden, encode_int8_model, encode_model};
 use host_trainer::{Dataset, DynNetwork, Rng, Scaling, TrainConfig, fit};
 use nn_core::{Init, Loss};
 
@@ -141,4 +141,30 @@ pub fn train_and_write(
     let bytes = encode_model(&net, &name, scaling.as_ref(), &vectors, path).expect("encode");
     std::fs::write(path, bytes).expect("write model");
     net
+}
+
+/// Quantizes `net` (trained by [`train_and_write`] on `data`, so with its normalization)
+/// with `data` as the calibration set and writes the int8 weight file with `golden` test
+/// vectors from nn-core's int8 forward to `path`.
+///
+/// # Panics
+/// If quantizing or writing fails.
+pub fn quantize_and_write(net: &DynNetwork, data: &Dataset, golden: usize, path: &Path) {
+    let scaling = Scaling::fit(host_trainer::Normalize::Standard, data);
+    let mut calibration = data.clone();
+    if let Some(s) = &scaling {
+        s.apply(&mut calibration);
+    }
+    let qnet = host_trainer::quantize::quantize(net, &calibration).expect("quantize");
+    let model = qnet.model();
+    let mut predictor = host_trainer::quantize::QPredictor::new(&model);
+    let vectors = Golden::from_samples_with(scaling.as_ref(), data, golden, |x| {
+        predictor.predict(&model, x).to_vec()
+    });
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = encode_int8_model(&qnet, &name, scaling.as_ref(), &vectors, path).expect("encode");
+    std::fs::write(path, bytes).expect("write model");
 }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use host_trainer::{Dataset, Rng, Synthetic, Table, Task};
-use integration_tests::{TARGETS, firmware, run_firmware, scratch, train_and_write};
+use integration_tests::{TARGETS, firmware, quantize_and_write, run_firmware, scratch, train_and_write};
 use nn_core::Loss;
 
 fn sine_model(dir: &std::path::Path) -> std::path::PathBuf {
@@ -173,7 +173,7 @@ fn bad_weight_files_are_refused_with_a_clear_message() {
             ),
             (
                 Some(other.as_path()),
-                "error: file has layers 1-8 tanh-1 linear, this firmware serves 1-16 relu-16 relu-1 linear, 64-32 relu-10 softmax",
+                "error: file has layers 1-8 tanh-1 linear, this firmware serves 1-16 relu-16 relu-1 linear, 64-32 relu-10 softmax (f32 or int8)",
             ),
             (None, "error: not a weight file: it starts with bytes 00 00 00 00"),
             // The rest of the region reads as zeros: the CRC does not match them.
@@ -190,4 +190,97 @@ fn bad_weight_files_are_refused_with_a_clear_message() {
             assert!(!run.output.contains("PARITY"), "{}", run.output);
         }
     }
+}
+
+/// int8 files (from host-trainer's quantizer, test vectors from nn-core's int8 forward on
+/// the host) run on both cores bit for bit; on the Cortex-M4 the DSP dot products agree
+/// with the portable ones; a malformed int8 file is refused with its place.
+#[test]
+fn int8_files_run_bit_for_bit_on_both_cores() {
+    let dir = scratch("int8");
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(300, 0.1, &mut Rng::new(1)));
+    let sine_f32 = dir.join("sine-f32.nnw");
+    let net = train_and_write(
+        &data,
+        "16:relu,16:relu,1:linear",
+        Loss::MeanSquaredError,
+        30,
+        1,
+        4,
+        &sine_f32,
+    );
+    let sine = dir.join("sine.nnw");
+    quantize_and_write(&net, &data, 10, &sine);
+    let table = Table::read_csv(&integration_tests::root().join("data/digits.csv")).expect("digits");
+    let digits_data = Dataset::from_table(&table, "label", Task::Classes(10)).expect("digits");
+    let digits_f32 = dir.join("digits-f32.nnw");
+    let net = train_and_write(
+        &digits_data,
+        "32:relu,10:softmax",
+        Loss::CrossEntropy,
+        3,
+        2,
+        4,
+        &digits_f32,
+    );
+    let digits = dir.join("digits.nnw");
+    quantize_and_write(&net, &digits_data, 12, &digits);
+    // The input scale, just after the normalization section, set to zero (CRC fixed up).
+    let mut bad = std::fs::read(&sine).expect("model");
+    let file = nn_core::WeightFile::parse_exact(&bad).expect("int8 file");
+    let normalization = file.normalization().expect("normalized");
+    let at = normalization.scale.as_bytes().as_ptr() as usize - bad.as_ptr() as usize + 4;
+    bad[at..at + 4].copy_from_slice(&0.0f32.to_le_bytes());
+    let end = bad.len() - 4;
+    let crc = crc32fast_reference(&bad[..end]);
+    bad[end..].copy_from_slice(&crc.to_le_bytes());
+    let bad_path = dir.join("zero-scale.nnw");
+    std::fs::write(&bad_path, &bad).expect("write");
+    for target in TARGETS {
+        let elf = firmware(target);
+        for (model, name, vectors) in [(&sine, "sine", "10"), (&digits, "digits", "12")] {
+            let run = run_firmware(&elf, Some(model));
+            assert_eq!(run.code, Some(0), "{target} {name}:\n{}", run.output);
+            assert_eq!(run.field("PARITY", "model"), name);
+            assert_eq!(run.field("PARITY", "vectors"), vectors, "{}", run.output);
+            assert_eq!(
+                run.field("PARITY", "mismatches"),
+                "0",
+                "{target} {name}:\n{}",
+                run.output
+            );
+            assert_eq!(run.field("BENCH", "kind"), "int8");
+            assert!(run.line("model ").contains("format 2"), "{}", run.output);
+            if target.starts_with("thumbv7em") {
+                assert_eq!(run.field("DSPCHECK", "mismatches"), "0", "{}", run.output);
+                assert_eq!(run.field("DSPCHECK", "cases"), "1360");
+            } else {
+                assert!(!run.output.contains("DSPCHECK"), "the M0 has no DSP path");
+            }
+        }
+        let run = run_firmware(&elf, Some(&bad_path));
+        assert_eq!(run.code, Some(1), "{}", run.output);
+        assert!(
+            run.output
+                .contains("error: the input quantization scale is zero or negative"),
+            "{target}:\n{}",
+            run.output
+        );
+    }
+}
+
+/// CRC-32/ISO-HDLC, bit by bit (independent of nn-core's table-driven one).
+fn crc32fast_reference(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
