@@ -3,7 +3,8 @@
 # Micro "hello world" sine model with host-trainer, write its weight file, and run the
 # firmware on the emulated Cortex-M4F (QEMU mps2-an386) with that file in flash. The board
 # prints its predictions next to the host's (`expected`), then PARITY and BENCH lines.
-# Then the same for the digits classifier.
+# Then the same for the digits classifier. Each model is also quantized to int8
+# (host-trainer quantize) and the int8 file run on the same board build.
 #   scripts/demo.sh [sine|digits|all]   (default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,10 @@ if [ "$which" = sine ] || [ "$which" = all ]; then
     --epochs 500 --val-split 0.2 --seed 1 --out sine.nnw
   $t eval --model sine.nnw --data sine-test.csv --target y
   board sine.nnw
+  echo
+  echo "== host: quantize sine to int8 (calibration: the training data)"
+  $t quantize --model sine.nnw --calib sine.csv --target y --test sine-test.csv --out sine-int8.nnw
+  board sine-int8.nnw
 fi
 
 if [ "$which" = digits ] || [ "$which" = all ]; then
@@ -39,4 +44,9 @@ if [ "$which" = digits ] || [ "$which" = all ]; then
     --normalize divide:16 --epochs 100 --seed 3 --golden 4 --out digits.nnw --quiet
   $t eval --model digits.nnw --data digits-test.csv --target label
   board digits.nnw
+  echo
+  echo "== host: quantize digits to int8 (calibration: the training split)"
+  $t quantize --model digits.nnw --calib digits-train.csv --target label --test digits-test.csv \
+    --out digits-int8.nnw
+  board digits-int8.nnw
 fi

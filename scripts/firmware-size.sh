@@ -11,7 +11,7 @@ flash() { arm-none-eabi-size -A "$1" | awk '/^\.(vector_table|text|rodata|data)[
 ram() { arm-none-eabi-size -A "$1" | awk '/^\.(data|bss|uninit)[ \t]/ { s += $2 } END { print s }'; }
 cargo build --release --quiet --target "$target"
 full=target/$target/release/firmware-example
-for f in silent empty; do
+for f in silent empty size-f32 size-int8; do
   cargo build --release --quiet --target "$target" --features "$f" --target-dir "target/$f"
 done
 silent=target/silent/$target/release/firmware-example
@@ -19,5 +19,9 @@ empty=target/empty/$target/release/firmware-example
 echo "firmware ($target): flash $(flash "$full") bytes, static RAM $(ram "$full") bytes (with printing)"
 echo "without printing:   flash $(flash "$silent") bytes, static RAM $(ram "$silent") bytes"
 echo "empty firmware:     flash $(flash "$empty") bytes"
-echo "model code (silent - empty): $(( $(flash "$silent") - $(flash "$empty") )) bytes"
+echo "whole firmware code (silent - empty): $(( $(flash "$silent") - $(flash "$empty") )) bytes"
+for kind in f32 int8; do
+  probe=target/size-$kind/$target/release/firmware-example
+  echo "code that loads, checks and runs the sine model, $kind (size-$kind - empty): $(( $(flash "$probe") - $(flash "$empty") )) bytes"
+done
 arm-none-eabi-size -A "$full" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit)[[:space:]]'

@@ -27,6 +27,10 @@ step "firmware: builds for the emulated M4F and M0, and for a real board (nRF528
     cargo build --release --quiet --target "$target"
   done
   FIRMWARE_BOARD=nrf52840 cargo build --release --quiet --target thumbv7em-none-eabihf --target-dir target/nrf52840
+  # The flash-size probes of scripts/firmware-size.sh.
+  for probe in size-f32 size-int8; do
+    cargo clippy --release --quiet --features "$probe" --target-dir "target/$probe" -- -D warnings
+  done
 )
 step "example"
 cargo run --quiet -p nn-core --example xor -- target/xor.nnw

@@ -12,6 +12,8 @@
 //! for bit, 1 otherwise (with `error: <nn-core's message>`).
 #![no_std]
 #![no_main]
+// The flash-size probes use the loader and one kernel only: the rest is deliberately unused.
+#![cfg_attr(any(feature = "size-f32", feature = "size-int8"), allow(dead_code))]
 
 mod board;
 
@@ -46,6 +48,12 @@ fn main() -> ! {
     if cfg!(feature = "empty") {
         board::exit(true);
     }
+    run_and_exit()
+}
+
+/// Serves the model in flash and exits with its verdict.
+#[cfg(not(any(feature = "size-f32", feature = "size-int8")))]
+fn run_and_exit() -> ! {
     match run(model_in_flash()) {
         Ok(()) => board::exit(true),
         Err(failure) => {
@@ -53,6 +61,39 @@ fn main() -> ! {
             let _ = failure;
             board::exit(false)
         }
+    }
+}
+
+/// The flash-size probe: loads, checks and runs the sine model once, nothing else.
+#[cfg(any(feature = "size-f32", feature = "size-int8"))]
+fn run_and_exit() -> ! {
+    board::exit(size_probe::load_check_and_run())
+}
+
+/// What the flash-size builds (`--features size-f32` or `size-int8`) contain: the code that
+/// loads a sine weight file from the model region, validates it, and runs the network once
+/// on a raw input (normalization included) -- and nothing else. Built without printing,
+/// minus the `empty` build, it is the flash the model code costs (`scripts/firmware-size.sh`).
+#[cfg(any(feature = "size-f32", feature = "size-int8"))]
+mod size_probe {
+    use super::{Sine, WeightFile};
+
+    /// Loads, checks and runs the sine model once; `true` if the file was valid.
+    pub fn load_check_and_run() -> bool {
+        let Ok(file) = WeightFile::parse(crate::board::model_region()) else {
+            return false;
+        };
+        let mut x = core::hint::black_box([0.5f32]);
+        if let Some(normalization) = file.normalization() {
+            normalization.apply(&mut x);
+        }
+        #[cfg(feature = "size-f32")]
+        let y = file
+            .borrow_network::<Sine>()
+            .map(|net| nn_core::Layer::predict(&net, &x));
+        #[cfg(feature = "size-int8")]
+        let y = file.borrow_int8::<Sine>().map(|net| net.predict(&x));
+        core::hint::black_box(y).is_ok()
     }
 }
 

@@ -80,11 +80,12 @@ pub fn encode_model(
     golden: &Golden,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
-    let meta = metadata(name, scaling, golden);
-    let error = |error| Error::weight_file(path, error);
-    let mut bytes = vec![0; nn_core::encoded_len(net, &meta).map_err(error)?];
-    nn_core::encode(net, &meta, &mut bytes).map_err(error)?;
-    Ok(bytes)
+    encode_with(
+        &metadata(name, scaling, golden),
+        path,
+        |meta| nn_core::encoded_len(net, meta),
+        |meta, out| nn_core::encode(net, meta, out),
+    )
 }
 
 /// The int8 weight file of `qnet` with its name, normalization and test vectors.
@@ -98,11 +99,25 @@ pub fn encode_int8_model(
     golden: &Golden,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
-    let meta = metadata(name, scaling, golden);
     let model = qnet.model();
+    encode_with(
+        &metadata(name, scaling, golden),
+        path,
+        |meta| nn_core::encoded_len_int8(&model, meta),
+        |meta, out| nn_core::encode_int8(&model, meta, out),
+    )
+}
+
+/// A file of `len(meta)` bytes written by `write`; errors name `path`.
+fn encode_with(
+    meta: &Metadata<'_>,
+    path: &Path,
+    len: impl FnOnce(&Metadata<'_>) -> Result<usize, nn_core::Error>,
+    write: impl FnOnce(&Metadata<'_>, &mut [u8]) -> Result<usize, nn_core::Error>,
+) -> Result<Vec<u8>, Error> {
     let error = |error| Error::weight_file(path, error);
-    let mut bytes = vec![0; nn_core::encoded_len_int8(&model, &meta).map_err(error)?];
-    nn_core::encode_int8(&model, &meta, &mut bytes).map_err(error)?;
+    let mut bytes = vec![0; len(meta).map_err(error)?];
+    write(meta, &mut bytes).map_err(error)?;
     Ok(bytes)
 }
 

@@ -1,5 +1,5 @@
-//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe`, shapes
-//! checked by the compiler.
+//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe` (but for three
+//! Cortex-M4 DSP instructions in [`quant`]), shapes checked by the compiler.
 //!
 //! - [`Dense<IN, OUT, A>`](Dense) layers chained with [`network!`]; a chain whose shapes do
 //!   not meet does not compile. [`Layer::predict`] never allocates, never panics, and costs
@@ -12,6 +12,9 @@
 //!   on a board the weights are borrowed from flash ([`WeightFile::borrow_network`]).
 //! - The layer view ([`LayerView`]): any network as (spec, weights, bias) per layer, and
 //!   [`predict_view`], the run-time-shaped forward over it (same bits as the typed one).
+//! - int8 inference ([`quant`], [`int8`]): integer-only, bit for bit the same on every
+//!   target; int8 files ([`encode_int8`], model kind int8) borrowed as typed networks
+//!   ([`WeightFile::borrow_int8`]) or seen with run-time shapes ([`Int8Model`]).
 //! - On-device learning: [`finetune`] (SGD on the biases and last layer, say) and
 //!   [`store`] (weight files in two NOR-flash slots, safe against power cuts).
 //!

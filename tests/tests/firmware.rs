@@ -23,6 +23,19 @@ fn sine_model(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// The run succeeded and its PARITY line says `vectors` vectors of `name`, none different.
+fn assert_parity(run: &integration_tests::Run, target: &str, name: &str, vectors: &str) {
+    assert_eq!(run.code, Some(0), "{target} {name}:\n{}", run.output);
+    assert_eq!(run.field("PARITY", "model"), name);
+    assert_eq!(run.field("PARITY", "vectors"), vectors, "{}", run.output);
+    assert_eq!(
+        run.field("PARITY", "mismatches"),
+        "0",
+        "{target} {name}:\n{}",
+        run.output
+    );
+}
+
 #[test]
 fn the_board_computes_the_host_numbers_bit_for_bit() {
     let dir = scratch("parity");
@@ -43,15 +56,7 @@ fn the_board_computes_the_host_numbers_bit_for_bit() {
         let elf = firmware(target);
         for (model, name, vectors) in [(&sine, "sine", "10"), (&digits, "digits", "12")] {
             let run = run_firmware(&elf, Some(model));
-            assert_eq!(run.code, Some(0), "{target} {name}:\n{}", run.output);
-            assert_eq!(run.field("PARITY", "model"), name);
-            assert_eq!(run.field("PARITY", "vectors"), vectors, "{}", run.output);
-            assert_eq!(
-                run.field("PARITY", "mismatches"),
-                "0",
-                "{target} {name}:\n{}",
-                run.output
-            );
+            assert_parity(&run, target, name, vectors);
             assert_eq!(run.field("PARITY", "max_abs_diff"), "0.0");
             let instructions: u32 = run
                 .field("BENCH", "insns_per_inference")
@@ -232,7 +237,7 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
     let at = normalization.scale.as_bytes().as_ptr() as usize - bad.as_ptr() as usize + 4;
     bad[at..at + 4].copy_from_slice(&0.0f32.to_le_bytes());
     let end = bad.len() - 4;
-    let crc = crc32fast_reference(&bad[..end]);
+    let crc = nn_core::format::crc32(&bad[..end]);
     bad[end..].copy_from_slice(&crc.to_le_bytes());
     let bad_path = dir.join("zero-scale.nnw");
     std::fs::write(&bad_path, &bad).expect("write");
@@ -240,15 +245,7 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
         let elf = firmware(target);
         for (model, name, vectors) in [(&sine, "sine", "10"), (&digits, "digits", "12")] {
             let run = run_firmware(&elf, Some(model));
-            assert_eq!(run.code, Some(0), "{target} {name}:\n{}", run.output);
-            assert_eq!(run.field("PARITY", "model"), name);
-            assert_eq!(run.field("PARITY", "vectors"), vectors, "{}", run.output);
-            assert_eq!(
-                run.field("PARITY", "mismatches"),
-                "0",
-                "{target} {name}:\n{}",
-                run.output
-            );
+            assert_parity(&run, target, name, vectors);
             assert_eq!(run.field("BENCH", "kind"), "int8");
             assert!(run.line("model ").contains("format 2"), "{}", run.output);
             if target.starts_with("thumbv7em") {
@@ -267,20 +264,4 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
             run.output
         );
     }
-}
-
-/// CRC-32/ISO-HDLC, bit by bit (independent of nn-core's table-driven one).
-fn crc32fast_reference(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
