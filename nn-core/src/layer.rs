@@ -68,7 +68,16 @@ pub trait Layer: LayerView {
 
     /// Runs the network on one input. Never allocates, never panics, and costs the same for
     /// every input.
-    fn predict(&self, x: &Self::Input) -> Self::Output;
+    #[inline]
+    fn predict(&self, x: &Self::Input) -> Self::Output {
+        let mut y = Self::Output::zeroed();
+        self.predict_into(x, &mut y);
+        y
+    }
+
+    /// [`Layer::predict`] into a caller's output: a chain passes each layer's output to the
+    /// next in one buffer, never copying it.
+    fn predict_into(&self, x: &Self::Input, y: &mut Self::Output);
 }
 
 /// Which gradient [`Trainable::backward`] is given for the network's output.
@@ -248,19 +257,6 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
-/// The typed forward pass of one dense layer, shared by the owned and borrowed forms.
-#[inline(always)]
-fn dense_predict<const IN: usize, const OUT: usize>(
-    weights: &[[f32; IN]; OUT],
-    bias: &[f32; OUT],
-    activation: Activation,
-    x: &[f32; IN],
-) -> [f32; OUT] {
-    let mut y = [0.0; OUT];
-    dense_layer(weights.as_flattened(), bias, activation, x, &mut y);
-    y
-}
-
 macro_rules! dense_layer_impls {
     ($ty:ty, $($lt:lifetime)?) => {
         impl<$($lt,)? const IN: usize, const OUT: usize, A: ActivationFn> Layer for $ty {
@@ -275,8 +271,8 @@ macro_rules! dense_layer_impls {
             }
 
             #[inline]
-            fn predict(&self, x: &[f32; IN]) -> [f32; OUT] {
-                dense_predict(&self.weights, &self.bias, A::KIND, x)
+            fn predict_into(&self, x: &[f32; IN], y: &mut [f32; OUT]) {
+                dense_layer(self.weights.as_flattened(), &self.bias[..], A::KIND, x, y);
             }
         }
 
@@ -421,8 +417,10 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
     }
 
     #[inline]
-    fn predict(&self, x: &A::Input) -> B::Output {
-        self.1.predict(&self.0.predict(x))
+    fn predict_into(&self, x: &A::Input, y: &mut B::Output) {
+        let mut hidden = A::Output::zeroed();
+        self.0.predict_into(x, &mut hidden);
+        self.1.predict_into(&hidden, y);
     }
 }
 
