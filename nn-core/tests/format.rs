@@ -515,3 +515,20 @@ proptest! {
         prop_assert_eq!(loaded, net);
     }
 }
+
+#[test]
+fn the_crc_is_the_crc_crates_crc32_iso_hdlc() {
+    let reference = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let mut rng = common::rng(11);
+    for len in 0..300 {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| rand_core::Rng::next_u32(&mut rng) as u8)
+            .collect();
+        assert_eq!(
+            nn_core::format::crc32(&bytes),
+            reference.checksum(&bytes),
+            "{len} bytes"
+        );
+    }
+    assert_eq!(nn_core::format::crc32(b"123456789"), 0xCBF4_3926); // the catalogue's check value
+}

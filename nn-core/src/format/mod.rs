@@ -42,12 +42,40 @@ pub const F32_FORMAT_VERSION: u16 = 1;
 /// Longest model name, in bytes.
 pub const MAX_NAME_LEN: usize = 32;
 
-const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
-
-/// CRC-32 (ISO-HDLC: the one of zlib, PNG and Ethernet) of `bytes`.
+/// CRC-32/ISO-HDLC (the one of zlib, PNG and Ethernet: reflected, polynomial 0xEDB88320,
+/// initial value and final xor 0xFFFFFFFF) of `bytes`, a nibble at a time from a 16-entry
+/// table: 64 bytes of table and a short loop, where a byte-wide table takes 1 KB and the
+/// `crc` crate's table-free code 858 bytes of a board's flash (tested against the crate).
 pub fn crc32(bytes: &[u8]) -> u32 {
-    CRC32.checksum(bytes)
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        crc = (crc >> 4) ^ CRC32_NIBBLES[(crc & 15) as usize];
+        crc = (crc >> 4) ^ CRC32_NIBBLES[(crc & 15) as usize];
+    }
+    !crc
 }
+
+/// The CRC of each 4-bit value, built at compile time.
+const CRC32_NIBBLES: [u32; 16] = {
+    let mut table = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 4 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// What kind of parameters a file holds.
 #[non_exhaustive]
@@ -527,16 +555,32 @@ impl<'a> WeightFile<'a> {
 
     /// Checks that every stored number is finite and every scale non-zero.
     fn check_values(&self) -> Result<(), Error> {
-        if let Some(norm) = self.normalization() {
-            check_finite(norm.offset.iter(), |feature| Location::NormalizationOffset {
-                feature,
-            })?;
-            check_finite(norm.scale.iter(), |feature| Location::NormalizationScale {
-                feature,
-            })?;
-            if let Some(feature) = norm.scale.iter().position(|s| s == 0.0) {
-                return Err(Error::ZeroScale { feature });
+        // Every f32 of the body in one pass (normalization, f32 parameters, test vectors); the
+        // place of a bad one is worked out only when there is one.
+        let params_end = match self.kind {
+            ModelKind::F32 => self.layout.vectors_start(),
+            _ => self.layout.params_start(),
+        };
+        let sections = [
+            self.layout.body..params_end,
+            self.layout.vectors_start()..self.layout.crc_start(),
+        ];
+        for section in sections {
+            let start = section.start;
+            for (k, word) in self.bytes[section].chunks_exact(4).enumerate() {
+                let value = f32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+                if let Some(value) = NonFiniteValue::of(value) {
+                    return Err(Error::NonFinite {
+                        location: self.locate(start + 4 * k),
+                        value,
+                    });
+                }
             }
+        }
+        if let Some(norm) = self.normalization()
+            && let Some(feature) = norm.scale.iter().position(|s| s == 0.0)
+        {
+            return Err(Error::ZeroScale { feature });
         }
         if self.kind == ModelKind::Int8 {
             self.int8_raw()
@@ -546,25 +590,41 @@ impl<'a> WeightFile<'a> {
                 })?
                 .check()?;
         }
-        let mut params = self.params().iter();
-        let f32_layers = if self.kind == ModelKind::F32 {
-            self.header.layers.as_slice()
-        } else {
-            &[]
-        };
-        for (layer, spec) in f32_layers.iter().enumerate() {
-            let weights = params.by_ref().take(spec.weight_count());
-            check_finite(weights, |index| Location::Weight { layer, index })?;
-            let bias = params.by_ref().take(usize::from(spec.outputs));
-            check_finite(bias, |index| Location::Bias { layer, index })?;
-        }
-        for vector in 0..self.test_vector_count() {
-            if let Some((input, output)) = self.test_vector(vector) {
-                check_finite(input.iter(), |index| Location::TestInput { vector, index })?;
-                check_finite(output.iter(), |index| Location::TestOutput { vector, index })?;
-            }
-        }
         Ok(())
+    }
+
+    /// What the f32 at byte `offset` of the body is (normalization, f32 parameter, or test
+    /// vector value).
+    #[cold]
+    fn locate(&self, offset: usize) -> Location {
+        let (inputs, outputs) = (self.input_len(), self.output_len());
+        if offset < self.layout.params_start() {
+            let feature = (offset - self.layout.body) / 4;
+            return match feature.checked_sub(inputs) {
+                None => Location::NormalizationOffset { feature },
+                Some(feature) => Location::NormalizationScale { feature },
+            };
+        }
+        if offset >= self.layout.vectors_start() {
+            let index = (offset - self.layout.vectors_start()) / 4;
+            let (vector, index) = (index / (inputs + outputs), index % (inputs + outputs));
+            return match index.checked_sub(inputs) {
+                None => Location::TestInput { vector, index },
+                Some(index) => Location::TestOutput { vector, index },
+            };
+        }
+        let mut index = (offset - self.layout.params_start()) / 4;
+        for (layer, spec) in self.header.layers.as_slice().iter().enumerate() {
+            if index < spec.weight_count() {
+                return Location::Weight { layer, index };
+            }
+            index -= spec.weight_count();
+            if index < usize::from(spec.outputs) {
+                return Location::Bias { layer, index };
+            }
+            index -= usize::from(spec.outputs);
+        }
+        Location::Weight { layer: 0, index }
     }
 }
 
