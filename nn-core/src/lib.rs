@@ -1,5 +1,6 @@
-//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe` (but for three
-//! Cortex-M4 DSP instructions in [`quant`]), shapes checked by the compiler.
+//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe` (but for two
+//! small Cortex-M4 assembly kernels: DSP dot products in [`quant`], the FPU one of
+//! [`dense`]), shapes checked by the compiler.
 //!
 //! - [`Dense<IN, OUT, A>`](Dense) layers chained with [`network!`]; a chain whose shapes do
 //!   not meet does not compile. [`Layer::predict`] never allocates, never panics, and costs
@@ -45,8 +46,9 @@
 //! # Ok::<(), nn_core::Error>(())
 //! ```
 #![no_std]
-// The one exception is `quant::dsp`: three Cortex-M4 DSP instructions that stable Rust has
-// no intrinsics for, as inline assembly on registers only.
+// The exceptions, both Cortex-M4 only and each beside a portable twin that gives the same
+// bits: `quant::dsp` (three DSP instructions stable Rust has no intrinsics for, inline
+// assembly on registers only) and `dense::fpv4` (a load-multiple FPU loop, global assembly).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
