@@ -14,13 +14,16 @@ full=target/$target/release/firmware-example
 for f in silent empty size-f32 size-int8; do
   cargo build --release --quiet --target "$target" --features "$f" --target-dir "target/$f"
 done
+# An f32-only loader: nn-core without its int8 feature.
+cargo build --release --quiet --target "$target" --no-default-features --features size-f32 \
+  --target-dir target/size-f32-only
 silent=target/silent/$target/release/firmware-example
 empty=target/empty/$target/release/firmware-example
 echo "firmware ($target): flash $(flash "$full") bytes, static RAM $(ram "$full") bytes (with printing)"
 echo "without printing:   flash $(flash "$silent") bytes, static RAM $(ram "$silent") bytes"
 echo "empty firmware:     flash $(flash "$empty") bytes"
 echo "whole firmware code (silent - empty): $(( $(flash "$silent") - $(flash "$empty") )) bytes"
-for kind in f32 int8; do
+for kind in f32 int8 f32-only; do
   probe=target/size-$kind/$target/release/firmware-example
   echo "code that loads, checks and runs the sine model, $kind (size-$kind - empty): $(( $(flash "$probe") - $(flash "$empty") )) bytes"
 done

@@ -17,7 +17,9 @@ step "nn-core is no_std for real: build it for the thumb targets"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   cargo build -p nn-core --target "$target" --quiet
   cargo build -p nn-core --target "$target" --features fast-math --quiet
+  cargo build -p nn-core --target "$target" --no-default-features --quiet
 done
+cargo clippy -p nn-core --all-targets --no-default-features -- -D warnings
 step "firmware: builds for the emulated M4F and M0, and for a real board (nRF52840 DK)"
 (
   cd firmware-example
@@ -31,6 +33,7 @@ step "firmware: builds for the emulated M4F and M0, and for a real board (nRF528
   for probe in size-f32 size-int8; do
     cargo clippy --release --quiet --features "$probe" --target-dir "target/$probe" -- -D warnings
   done
+  cargo clippy --release --quiet --no-default-features --features size-f32 --target-dir target/size-f32-only -- -D warnings
 )
 step "example"
 cargo run --quiet -p nn-core --example xor -- target/xor.nnw

@@ -2,6 +2,7 @@
 //! same bits, the layout is the one documented, and every malformed value is refused with
 //! a message that says where.
 
+#![cfg(feature = "int8")] // reading int8 files needs the feature (on by default)
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;

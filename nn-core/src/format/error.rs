@@ -308,6 +308,12 @@ pub enum Error {
     },
 }
 
+/// The model kinds this build reads, for the message of [`Error::UnsupportedModelKind`].
+#[cfg(feature = "int8")]
+const KINDS_READ: &str = "0 = f32, 1 = int8 from version 2";
+#[cfg(not(feature = "int8"))]
+const KINDS_READ: &str = "0 = f32; int8 files need nn-core's int8 feature";
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -338,7 +344,7 @@ impl fmt::Display for Error {
             Error::UnsupportedModelKind { found } => {
                 write!(
                     f,
-                    "model kind {found} is not supported by this build (0 = f32, 1 = int8 from version 2)"
+                    "model kind {found} is not supported by this build ({KINDS_READ})"
                 )
             }
             Error::NoLayers => f.write_str("the network has no layers"),
