@@ -262,10 +262,13 @@ pub fn dot4(rows: [&[i8]; 4], x: &[i8], bias: [i32; 4]) -> [i32; 4] {
     }
 }
 
-/// Rows at least this long are summed four at a time ([`dot4`]); shorter ones one at a time,
-/// whose loops the compiler unrolls with the inputs kept widened in registers (measured on
-/// the Cortex-M4: sine 1-16-16-1 1,301 instructions one row at a time, 1,547 four at a time;
-/// digits 64-32-10 9,251 one at a time, 6,821 four at a time).
+/// With the DSP path, rows at least this long are summed four at a time ([`dot4`]); shorter
+/// ones one at a time, whose loops the compiler unrolls with the inputs kept widened in
+/// registers (measured on the Cortex-M4: sine 1-16-16-1 1,301 instructions one row at a
+/// time, 1,547 four at a time; digits 64-32-10 9,251 one at a time, 6,821 four at a time).
+/// Without it (Cortex-M0) one row at a time throughout: four rows spill the M0's eight
+/// registers (digits 28,359 instructions and 980 B of stack four at a time, 27,157 and 492 B
+/// one at a time).
 const FOUR_ROWS_FROM: usize = 32;
 
 /// The sums `acc[o] = bias[o] + Σ_i weights[o][i] · x[i]` of a layer, each handed with the
@@ -281,7 +284,7 @@ fn layer_sums<T>(
 ) {
     let n = x.len().max(1);
     let mut done = 0;
-    if n >= FOUR_ROWS_FROM {
+    if n >= FOUR_ROWS_FROM && cfg!(nn_core_dsp) {
         for (rows, b) in weights.chunks_exact(4 * n).zip(bias.chunks_exact(4)) {
             let (r01, r23) = rows.split_at(2 * n);
             let (r0, r1) = r01.split_at(n);

@@ -237,3 +237,19 @@ fn the_integer_softmax_matches_the_f64_one() {
     let mut z = [f32::NAN, 1.0];
     nn_core::quant::softmax_exp2(&mut z); // no panic on outside data
 }
+
+#[test]
+fn four_row_dot_products_are_four_dot_products() {
+    let mut rng = common::rng(8);
+    for n in 0..70 {
+        let rows: Vec<Vec<i8>> = (0..4)
+            .map(|_| (0..n).map(|_| rng.next_u32() as i8).collect())
+            .collect();
+        let x: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
+        let bias = [7, -1 << 20, i32::MAX, i32::MIN];
+        let four = [&rows[0][..], &rows[1][..], &rows[2][..], &rows[3][..]];
+        let expected: [i32; 4] = core::array::from_fn(|r| portable::dot(four[r], &x, bias[r]));
+        assert_eq!(nn_core::quant::dot4(four, &x, bias), expected, "{n} inputs");
+        assert_eq!(portable::dot4(four, &x, bias), expected, "{n} inputs");
+    }
+}
