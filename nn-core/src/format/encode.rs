@@ -30,14 +30,14 @@ pub struct Metadata<'a> {
 }
 
 /// Everything `encode` needs, checked.
-struct Prepared {
-    header: WireHeader,
+struct Prepared<'a> {
+    header: WireHeader<'a>,
     layout: Layout,
     kind: ModelKind,
 }
 
 /// The f32 file of `net`: its parameters checked, then the header.
-fn prepare(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<Prepared, Error> {
+fn prepare<'a>(net: &dyn LayerView, meta: &Metadata<'a>) -> Result<Prepared<'a>, Error> {
     let count = net.layer_count();
     let layers: LayerList = net.layer_list().ok_or(Error::TooManyLayers { count })?;
     check_layer_chain(layers.as_slice())?;
@@ -59,7 +59,7 @@ fn prepare(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<Prepared, Error> 
 
 /// The int8 file of `model`: its slices' lengths and quantization values checked (as a
 /// reader checks them), then the header.
-fn prepare_int8(model: &Int8Model<'_>, meta: &Metadata<'_>) -> Result<Prepared, Error> {
+fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepared<'a>, Error> {
     let mut layers = LayerList::default();
     for layer in &model.layers {
         // Int8Model holds at most MAX_LAYERS layers, as LayerList does.
@@ -115,9 +115,14 @@ fn prepare_int8(model: &Int8Model<'_>, meta: &Metadata<'_>) -> Result<Prepared, 
 }
 
 /// The header for `layers` of `kind` and `meta`, with the metadata checked.
-fn prepare_header(layers: LayerList, kind: ModelKind, meta: &Metadata<'_>) -> Result<Prepared, Error> {
-    let name =
-        heapless::String::try_from(meta.name).map_err(|_| Error::NameTooLong { len: meta.name.len() })?;
+fn prepare_header<'a>(
+    layers: LayerList,
+    kind: ModelKind,
+    meta: &Metadata<'a>,
+) -> Result<Prepared<'a>, Error> {
+    let name = Some(meta.name)
+        .filter(|n| n.len() <= super::MAX_NAME_LEN)
+        .ok_or(Error::NameTooLong { len: meta.name.len() })?;
     let inputs = layers.as_slice().first().map_or(0, |l| usize::from(l.inputs));
     let outputs = layers.as_slice().last().map_or(0, |l| usize::from(l.outputs));
     if let Some(norm) = meta.normalization {

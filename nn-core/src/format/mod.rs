@@ -136,8 +136,9 @@ struct Preamble {
 
 /// The header of format version 1, as it is on the wire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct WireHeader {
-    name: heapless::String<MAX_NAME_LEN>,
+struct WireHeader<'a> {
+    /// Borrowed from the file: decoding copies nothing.
+    name: &'a str,
     kind: u8,
     layers: LayerList,
     normalized: bool,
@@ -157,7 +158,7 @@ impl Layout {
     /// The layout of a file of `kind` whose preamble and header take `header_len` bytes.
     /// Sizes saturate: a header that asks for more than memory holds gives a `total` no
     /// slice has.
-    fn of(header_len: usize, header: &WireHeader, kind: ModelKind) -> Layout {
+    fn of(header_len: usize, header: &WireHeader<'_>, kind: ModelKind) -> Layout {
         let f32s = |n: usize| n.saturating_mul(size_of::<f32>());
         let layers = header.layers.as_slice();
         let inputs = layers.first().map_or(0, |l| usize::from(l.inputs));
@@ -263,7 +264,7 @@ pub fn normalize(x: &mut [f32], offset: impl IntoIterator<Item = f32>, scale: im
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightFile<'a> {
     version: u16,
-    header: WireHeader,
+    header: WireHeader<'a>,
     kind: ModelKind,
     bytes: &'a [u8],
     layout: Layout,
@@ -299,6 +300,11 @@ impl<'a> WeightFile<'a> {
         }
         let (header, rest) = postcard::take_from_bytes::<WireHeader>(rest)
             .map_err(|e| Error::from_postcard(e, bytes.len()))?;
+        if header.name.len() > MAX_NAME_LEN {
+            return Err(Error::MalformedHeader {
+                reason: "the name is longer than 32 bytes",
+            });
+        }
         // An unknown kind is reported after the CRC (a corrupt byte is more likely).
         let kind = ModelKind::from_byte(header.kind, preamble.version);
         let layout = Layout::of(
