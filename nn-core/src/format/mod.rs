@@ -373,7 +373,7 @@ impl<'a> WeightFile<'a> {
 
     /// The model's name.
     pub fn name(&self) -> &str {
-        &self.header.name
+        self.header.name
     }
 
     /// The model kind.
