@@ -371,8 +371,8 @@ impl<'a> WeightFile<'a> {
         self.version
     }
 
-    /// The model's name.
-    pub fn name(&self) -> &str {
+    /// The model's name (borrowed from the file's bytes).
+    pub fn name(&self) -> &'a str {
         self.header.name
     }
 
