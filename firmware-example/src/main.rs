@@ -7,7 +7,7 @@
 //! Output (semihosting), one line each:
 //! `vector <i>: in=[..] out=[..] expected=[..]`, then
 //! `PARITY model=<name> vectors=<n> mismatches=<m> max_abs_diff=<x>`,
-//! `BENCH model=<name> kind=<f32|int8> insns_per_inference=<N> stack_bytes=<S>`,
+//! `BENCH model=<name> kind=<f32|int8> insns_per_inference=<N> stack_bytes=<S> spread=<D>`,
 //! `STREAM ...` lines. Exit status 0 when the file is valid and every vector matches bit
 //! for bit, 1 otherwise (with `error: <nn-core's message>`).
 #![no_std]
@@ -265,23 +265,40 @@ fn run_model<N: Trainable>(
         max_abs_diff
     );
 
-    let mut x = first;
-    if let Some(normalization) = file.normalization() {
-        normalization.apply(x.as_mut());
-    }
-    let x = core::hint::black_box(x);
+    // The cost of the first vector, and how much the others' differ (a fixed cost: 0).
     let (_, overhead) = board::measure(|| ());
-    let (_, cost) = board::measure(|| predict(&x));
-    let instructions = cost.instructions.saturating_sub(overhead.instructions);
-    let stack = cost.stack_bytes.saturating_sub(overhead.stack_bytes);
+    let (mut instructions, mut stack, mut fewest, mut most) = (0, 0, u32::MAX, 0);
+    for index in 0..vectors.max(1) {
+        let mut x = N::Input::zeroed();
+        match file.test_vector(index) {
+            Some((input, _)) => {
+                input.copy_to(x.as_mut());
+            }
+            None => x = first,
+        }
+        if let Some(normalization) = file.normalization() {
+            normalization.apply(x.as_mut());
+        }
+        let x = core::hint::black_box(x);
+        let (_, cost) = board::measure(|| predict(&x));
+        let count = cost.instructions.saturating_sub(overhead.instructions);
+        if index == 0 {
+            instructions = count;
+        }
+        stack = stack.max(cost.stack_bytes.saturating_sub(overhead.stack_bytes));
+        fewest = fewest.min(count);
+        most = most.max(count);
+    }
+    let spread = most - fewest;
     say!(
-        "BENCH model={} kind={} insns_per_inference={} stack_bytes={}",
+        "BENCH model={} kind={} insns_per_inference={} stack_bytes={} spread={}",
         name,
         kind,
         instructions,
-        stack
+        stack,
+        spread
     );
-    let _ = (name, kind, instructions, stack);
+    let _ = (name, kind, instructions, stack, spread);
 
     stream::<N>(file, predict, &first);
     if mismatches == 0 {

@@ -137,26 +137,17 @@ impl InputQuantizer {
     #[inline(always)]
     pub fn quantize(&self, x: f32) -> i8 {
         let (significand, exponent) = significand_and_exponent(x);
-        let rounded = if significand == 0 {
-            0
-        } else {
-            // |t| = p · 2^(e_x + e_inv - 284), p < 2^32: ⌊t + 1/2⌋ = ⌊(p + 2^(k-1)) / 2^k⌋ for
-            // t ≥ 0 and -⌊(p - 1 + 2^(k-1)) / 2^k⌋ for t < 0, each as ((v >> (k-1)) + 1) >> 1.
-            let p = (significand >> 8) * self.significand;
-            let k = 284 - exponent - self.exponent;
-            let negative = x.is_sign_negative();
-            if k >= 33 {
-                0
-            } else if k >= 1 {
-                let v = if negative { p - 1 } else { p };
-                let magnitude = (((v >> (k - 1)) + 1) >> 1).min(512) as i32;
-                if negative { -magnitude } else { magnitude }
-            } else if negative {
-                -512
-            } else {
-                512
-            }
-        };
+        // |t| = p · 2^(e_x + e_inv - 284), p < 2^32: ⌊t + 1/2⌋ = ⌊(p + 2^(k-1)) / 2^k⌋ for
+        // t ≥ 0 and -⌊(p - 1 + 2^(k-1)) / 2^k⌋ for t < 0, each as ((v >> (k-1)) + 1) >> 1.
+        // Written without branches on the value (selects only), so every input costs the
+        // same: k ≥ 33 shifts everything out (0); k ≤ 0 saturates (512, like any |t| ≥ 512).
+        let p = (significand >> 8) * self.significand;
+        let negative = x.is_sign_negative() && significand != 0;
+        let v = p - u32::from(negative);
+        let shift = (283 - exponent - self.exponent).clamp(0, 32) as u32;
+        let shifted = if shift < 32 { v >> shift } else { 0 };
+        let magnitude = ((shifted >> 1) + (shifted & 1)).min(512) as i32;
+        let rounded = if negative { -magnitude } else { magnitude };
         rounded.wrapping_add(self.zero_point).clamp(-128, 127) as i8
     }
 }
@@ -200,13 +191,11 @@ const EXP2_NEG_Q24: [u32; 65] = [
 /// error below 2^-16), shifted right by the integer part.
 #[inline(always)]
 pub fn exp2_neg_q24(u: u32) -> u32 {
-    let whole = u >> 16;
-    if whole >= 25 {
-        return 0;
-    }
+    // Past 2^-24 the result is 0 anyway: the shift saturates instead of branching.
+    let whole = (u >> 16).min(31);
     let k = ((u >> 10) & 63) as usize;
     let fraction = u & 0x3ff;
-    let (a, b) = (EXP2_NEG_Q24[k], EXP2_NEG_Q24[(k + 1).min(64)]);
+    let (a, b) = (EXP2_NEG_Q24[k], EXP2_NEG_Q24[k + 1]);
     (a - (((a - b) * fraction) >> 10)) >> whole
 }
 
