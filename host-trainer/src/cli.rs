@@ -9,8 +9,8 @@ use nn_core::{Init, LayerView, Loss, WeightFile};
 use crate::data::{Dataset, Normalize, Scaling, Table, Task};
 use crate::error::{DataError, Error};
 use crate::export::{self, Golden};
-use crate::metrics::{Metrics, evaluate};
-use crate::network::{DynNetwork, Predictor};
+use crate::metrics::{Forward, Metrics, NetForward, evaluate, evaluate_with};
+use crate::network::DynNetwork;
 use crate::optim::Optimizer;
 use crate::plot::loss_curve_svg;
 use crate::rng::Rng;
@@ -510,28 +510,77 @@ impl Progress {
     }
 }
 
-/// A checked weight file read from disk, its network and its normalization.
+/// A checked weight file read from disk (f32 or int8), its layers and its normalization.
 struct LoadedModel {
-    net: DynNetwork,
+    path: PathBuf,
+    net: ModelNet,
+    layers: Vec<nn_core::LayerSpec>,
     scaling: Option<Scaling>,
+}
+
+/// The network of a weight file, by kind.
+enum ModelNet {
+    F32(DynNetwork),
+    Int8(crate::quantize::Int8File),
+}
+
+impl LoadedModel {
+    fn inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| usize::from(l.inputs))
+    }
+
+    fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| usize::from(l.outputs))
+    }
+
+    fn output_activation(&self) -> nn_core::Activation {
+        self.layers
+            .last()
+            .map_or(nn_core::Activation::Identity, |l| l.activation)
+    }
+
+    /// The f32 network, for what only runs on one (training, explaining, quantizing).
+    fn f32(&self) -> Result<&DynNetwork, Error> {
+        match &self.net {
+            ModelNet::F32(net) => Ok(net),
+            ModelNet::Int8(_) => Err(Error::weight_file(
+                &self.path,
+                nn_core::Error::WrongModelKind {
+                    found: nn_core::ModelKind::Int8,
+                    expected: nn_core::ModelKind::F32,
+                },
+            )),
+        }
+    }
+
+    /// nn-core's forward of the network, whichever its kind.
+    fn forward(&self) -> Result<Box<dyn Forward + '_>, Error> {
+        Ok(match &self.net {
+            ModelNet::F32(net) => Box::new(NetForward::new(net)),
+            ModelNet::Int8(file) => Box::new(crate::quantize::QForward::new(
+                file.model().map_err(|e| Error::weight_file(&self.path, e))?,
+            )),
+        })
+    }
 }
 
 fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, &e))?;
     let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::weight_file(path, error))?;
-    if file.kind() != nn_core::ModelKind::F32 {
-        let error = nn_core::Error::WrongModelKind {
-            found: file.kind(),
-            expected: nn_core::ModelKind::F32,
-        };
-        return Err(Error::weight_file(path, error));
-    }
     let scaling = file.normalization().map(|n| Scaling {
         offset: n.offset.iter().collect(),
         scale: n.scale.iter().collect(),
     });
+    let net = match file.kind() {
+        nn_core::ModelKind::Int8 => ModelNet::Int8(
+            crate::quantize::Int8File::new(&bytes).map_err(|error| Error::weight_file(path, error))?,
+        ),
+        _ => ModelNet::F32(DynNetwork::from_file(&file)?),
+    };
     Ok(LoadedModel {
-        net: DynNetwork::from_file(&file)?,
+        path: path.to_path_buf(),
+        net,
+        layers: file.layers().as_slice().to_vec(),
         scaling,
     })
 }
@@ -555,10 +604,10 @@ fn load_labelled(args: &LabelledArgs) -> Result<(LoadedModel, Loss, Dataset), Er
     let (model, data, target, loss) = (&args.model, &args.data, &args.target, args.loss);
     let model = load_model(model)?;
     let table = Table::read_csv(data)?;
-    let loss = loss.map_or_else(|| Task::default_loss(model.net.output_activation()), Loss::from);
-    let task = Task::for_loss(loss, model.net.outputs())?;
+    let loss = loss.map_or_else(|| Task::default_loss(model.output_activation()), Loss::from);
+    let task = Task::for_loss(loss, model.outputs())?;
     let mut dataset = Dataset::from_table(&table, target, task)?;
-    check_feature_count(data, dataset.feature_count(), model.net.inputs())?;
+    check_feature_count(data, dataset.feature_count(), model.inputs())?;
     if let Some(s) = &model.scaling {
         s.apply(&mut dataset);
     }
@@ -568,7 +617,7 @@ fn load_labelled(args: &LabelledArgs) -> Result<(LoadedModel, Loss, Dataset), Er
 fn explain(args: ExplainArgs) -> Result<(), Error> {
     let (model, loss, data) = load_labelled(&args.labelled)?;
     let explanation =
-        crate::explain::explain(&model.net, &data, loss, args.repeats, &mut Rng::new(args.seed));
+        crate::explain::explain(model.f32()?, &data, loss, args.repeats, &mut Rng::new(args.seed));
     let title = format!("{}: which inputs matter", args.labelled.model.display());
     let mut files = vec![(
         export::sibling(&args.labelled.model, "importance.svg"),
@@ -634,7 +683,7 @@ fn explain(args: ExplainArgs) -> Result<(), Error> {
 
 fn eval(args: EvalArgs) -> Result<(), Error> {
     let (model, loss, data) = load_labelled(&args.labelled)?;
-    let metrics = evaluate(&model.net, &data, loss);
+    let metrics = evaluate_with(&mut *model.forward()?, &data, loss);
     if args.json {
         let mut json = serde_json::json!({
             "samples": metrics.samples,
@@ -667,9 +716,9 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
     let table = Table::read_csv(&args.data)?;
     let skip = args.target.as_deref().map(|t| table.column(t)).transpose()?;
     let columns: Vec<usize> = (0..table.columns.len()).filter(|&c| Some(c) != skip).collect();
-    check_feature_count(&args.data, columns.len(), model.net.inputs())?;
-    let mut predictor = Predictor::new(&model.net);
-    let mut csv: String = (0..model.net.outputs())
+    check_feature_count(&args.data, columns.len(), model.inputs())?;
+    let mut forward = model.forward()?;
+    let mut csv: String = (0..model.outputs())
         .map(|o| format!("output_{o}"))
         .collect::<Vec<_>>()
         .join(",");
@@ -682,11 +731,7 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
         if let Some(s) = &model.scaling {
             s.apply_row(&mut x);
         }
-        let y: Vec<String> = predictor
-            .predict(&model.net, &x)
-            .iter()
-            .map(|v| format!("{v:?}"))
-            .collect();
+        let y: Vec<String> = forward.forward(&x).iter().map(|v| format!("{v:?}")).collect();
         csv.push_str(&y.join(","));
         csv.push('\n');
     }
@@ -744,10 +789,10 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
 /// A labelled CSV file for `model`: raw and normalized.
 fn read_for_model(model: &LoadedModel, data: &Path, target: &str) -> Result<(Dataset, Dataset), Error> {
     let table = Table::read_csv(data)?;
-    let loss = Task::default_loss(model.net.output_activation());
-    let task = Task::for_loss(loss, model.net.outputs())?;
+    let loss = Task::default_loss(model.output_activation());
+    let task = Task::for_loss(loss, model.outputs())?;
     let raw = Dataset::from_table(&table, target, task)?;
-    check_feature_count(data, raw.feature_count(), model.net.inputs())?;
+    check_feature_count(data, raw.feature_count(), model.inputs())?;
     let mut normalized = raw.clone();
     if let Some(s) = &model.scaling {
         s.apply(&mut normalized);
@@ -757,6 +802,7 @@ fn read_for_model(model: &LoadedModel, data: &Path, target: &str) -> Result<(Dat
 
 fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let model = load_model(&args.model)?;
+    let net = model.f32()?;
     let f32_len = std::fs::metadata(&args.model)
         .map_err(|e| DataError::io(&args.model, &e))?
         .len();
@@ -766,7 +812,7 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
         .as_ref()
         .map(|path| read_for_model(&model, path, &args.target).map(|(_, normalized)| normalized))
         .transpose()?;
-    let qnet = crate::quantize::quantize(&model.net, &calib)?;
+    let qnet = crate::quantize::quantize(net, &calib)?;
     let int8 = qnet.model();
     let mut predictor = crate::quantize::QPredictor::new(&int8);
     let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, |x| {
@@ -778,12 +824,10 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
         .name()
         .to_owned();
     let file = export::encode_int8_model(&qnet, &name, model.scaling.as_ref(), &golden, &args.out)?;
-    let calib_report = crate::quantize::compare(&model.net, &qnet, &calib);
-    let test_report = test
-        .as_ref()
-        .map(|t| crate::quantize::compare(&model.net, &qnet, t));
+    let calib_report = crate::quantize::compare(net, &qnet, &calib);
+    let test_report = test.as_ref().map(|t| crate::quantize::compare(net, &qnet, t));
     export::write_all_atomically(&[(args.out.clone(), file.clone())])?;
-    let f32_params = model.net.params().len() * 4;
+    let f32_params = net.params().len() * 4;
     if args.json {
         let json = serde_json::json!({
             "f32_file_bytes": f32_len,

@@ -39,9 +39,43 @@ pub fn predicted_class(output: &[f32]) -> usize {
     best
 }
 
+/// A network with its scratch buffers, mapping one normalized input to its outputs with
+/// nn-core's forward: an f32 network ([`NetForward`]) or an int8 one
+/// ([`QForward`](crate::quantize::QForward)).
+pub trait Forward {
+    /// The outputs for `x`.
+    fn forward(&mut self, x: &[f32]) -> &[f32];
+}
+
+/// An f32 network seen through the layer view, with its buffers.
+pub struct NetForward<'n> {
+    net: &'n dyn LayerView,
+    predictor: Predictor,
+}
+
+impl<'n> NetForward<'n> {
+    /// Buffers for `net`.
+    pub fn new(net: &'n dyn LayerView) -> NetForward<'n> {
+        NetForward {
+            net,
+            predictor: Predictor::new(net),
+        }
+    }
+}
+
+impl Forward for NetForward<'_> {
+    fn forward(&mut self, x: &[f32]) -> &[f32] {
+        self.predictor.predict(self.net, x)
+    }
+}
+
 /// The metrics of `net` on `data` (features already normalized as the network expects).
 pub fn evaluate(net: &dyn LayerView, data: &Dataset, loss: Loss) -> Metrics {
-    let mut predictor = Predictor::new(net);
+    evaluate_with(&mut NetForward::new(net), data, loss)
+}
+
+/// The metrics of any [`Forward`] (f32 or int8) on `data`.
+pub fn evaluate_with(model: &mut dyn Forward, data: &Dataset, loss: Loss) -> Metrics {
     let classes = match data.task {
         Task::Regression => 0,
         Task::Binary => 2,
@@ -50,7 +84,7 @@ pub fn evaluate(net: &dyn LayerView, data: &Dataset, loss: Loss) -> Metrics {
     let mut confusion = vec![vec![0u32; classes]; classes];
     let (mut loss_sum, mut se, mut ae, mut right, mut values) = (0.0f64, 0.0f64, 0.0f64, 0usize, 0usize);
     for i in 0..data.len() {
-        let y = predictor.predict(net, data.x(i));
+        let y = model.forward(data.x(i));
         let t = data.y(i);
         loss_sum += f64::from(loss.value(y, t));
         for (y, t) in y.iter().zip(t) {

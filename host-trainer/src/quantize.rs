@@ -246,6 +246,63 @@ impl QPredictor {
     }
 }
 
+/// An int8 network with its buffers, as a [`Forward`](crate::metrics::Forward).
+pub struct QForward<'m> {
+    model: Int8Model<'m>,
+    predictor: QPredictor,
+}
+
+impl<'m> QForward<'m> {
+    /// Buffers for `model`.
+    pub fn new(model: Int8Model<'m>) -> QForward<'m> {
+        let predictor = QPredictor::new(&model);
+        QForward { model, predictor }
+    }
+}
+
+impl crate::metrics::Forward for QForward<'_> {
+    fn forward(&mut self, x: &[f32]) -> &[f32] {
+        self.predictor.predict(&self.model, x)
+    }
+}
+
+/// An int8 weight file held in 4-byte aligned memory, so its parameters can be read in
+/// place as nn-core reads them on a board.
+pub struct Int8File {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl Int8File {
+    /// A copy of `bytes`, checked to be a valid int8 weight file.
+    ///
+    /// # Errors
+    /// nn-core's, for a file that is not one ([`nn_core::Error::WrongModelKind`] for an f32 file).
+    pub fn new(bytes: &[u8]) -> Result<Int8File, nn_core::Error> {
+        let mut words = vec![0u32; bytes.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        let file = Int8File {
+            words,
+            len: bytes.len(),
+        };
+        file.model()?;
+        Ok(file)
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u32, u8>(&self.words)[..self.len]
+    }
+
+    /// The network, borrowed from the bytes.
+    ///
+    /// # Errors
+    /// None once [`Int8File::new`] succeeded (the bytes do not change).
+    pub fn model(&self) -> Result<Int8Model<'_>, nn_core::Error> {
+        nn_core::WeightFile::parse_exact(self.bytes())?.int8_model()
+    }
+}
+
 /// The f32 network's and the int8 network's predictions on `data`, side by side.
 pub fn compare(net: &DynNetwork, qnet: &QNetwork, data: &Dataset) -> Comparison {
     let mut predictor = Predictor::new(net);

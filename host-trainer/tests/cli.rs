@@ -519,6 +519,58 @@ fn quantize_writes_an_int8_file_and_reports_f32_against_int8() {
         "same input, same bytes"
     );
 
+    // eval and predict take the int8 file too (nn-core's int8 forward): the quantize report's
+    // figure on the same data, and the stored test vectors' outputs.
+    let eval = stdout(&host_trainer(
+        &[
+            "eval",
+            "--model",
+            "again.nnw",
+            "--data",
+            "sine.csv",
+            "--target",
+            "y",
+            "--json",
+        ],
+        &dir,
+    ));
+    let eval: serde_json::Value = serde_json::from_str(&eval).unwrap();
+    let (e, q) = (eval["mse"].as_f64().unwrap(), q.as_f64().unwrap());
+    assert!((e - q).abs() <= 1e-5 * q, "eval {e} vs quantize report {q}");
+    let mut rows = String::from("x\n");
+    for v in 0..5 {
+        let (input, _) = file.test_vector(v).unwrap();
+        rows.push_str(&format!("{:?}\n", input.get(0).unwrap()));
+    }
+    std::fs::write(dir.join("five.csv"), rows).unwrap();
+    let predicted = stdout(&host_trainer(
+        &["predict", "--model", "sine-int8.nnw", "--data", "five.csv"],
+        &dir,
+    ));
+    let predicted: Vec<f32> = predicted.lines().skip(1).map(|l| l.parse().unwrap()).collect();
+    let stored: Vec<f32> = (0..5)
+        .map(|v| file.test_vector(v).unwrap().1.get(0).unwrap())
+        .collect();
+    assert_eq!(predicted, stored);
+    let explain = host_trainer(
+        &[
+            "explain",
+            "--model",
+            "sine-int8.nnw",
+            "--data",
+            "sine.csv",
+            "--target",
+            "y",
+        ],
+        &dir,
+    );
+    assert_eq!(explain.status.code(), Some(1));
+    assert!(
+        stderr(&explain).contains("holds an int8 model"),
+        "{}",
+        stderr(&explain)
+    );
+
     // Refusals: exit 1, a message naming the problem, the output untouched.
     std::fs::write(dir.join("keep.nnw"), b"old").unwrap();
     train("8:tanh,1:linear", "tanh.nnw");
