@@ -391,3 +391,32 @@ fn the_int8_network_costs_no_ram_for_its_weights() {
     );
     assert_eq!(<Net as Layer>::PARAM_COUNT, 15 + 5 + 20 + 4 + 8 + 2);
 }
+
+/// A committed int8 file (the demo's sine model, written by `host-trainer quantize`): later
+/// versions must keep reading it, and the typed network must reproduce its stored vectors.
+#[test]
+fn a_committed_int8_file_still_loads_and_reproduces_its_vectors() {
+    type Sine = network![Dense<1, 16, Relu>, Dense<16, 16, Relu>, Dense<16, 1, Identity>];
+    let bytes = include_bytes!("fixtures/sine-int8-v2.nnw");
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    let file = WeightFile::parse_exact(&bytemuck::cast_slice::<u32, u8>(&words)[..bytes.len()]).unwrap();
+    assert_eq!(
+        (file.version(), file.kind(), file.name()),
+        (2, nn_core::ModelKind::Int8, "sine")
+    );
+    assert_eq!(file.layers().to_string(), "1-16 relu-16 relu-1 linear");
+    let net = file.borrow_int8::<Sine>().unwrap();
+    let norm = file.normalization().unwrap();
+    assert_eq!(file.test_vector_count(), 8);
+    for v in 0..file.test_vector_count() {
+        let (input, expected) = file.test_vector(v).unwrap();
+        let mut x = [input.get(0).unwrap()];
+        norm.apply(&mut x);
+        assert_eq!(
+            net.predict(&x)[0].to_bits(),
+            expected.get(0).unwrap().to_bits(),
+            "vector {v}"
+        );
+    }
+}

@@ -78,4 +78,53 @@ fn check(data: &[u8]) {
     exercise::<Tiny>(&file);
     exercise::<Sine>(&file);
     exercise::<Small>(&file);
+    if file.kind() == nn_core::ModelKind::Int8 {
+        exercise_int8(data, file.len());
+    }
+}
+
+/// An int8 file, copied to aligned memory (as in flash): its run-time-shaped and typed
+/// forms run, and it re-encodes to the same file.
+fn exercise_int8(data: &[u8], len: usize) {
+    let mut words = vec![0u32; len.div_ceil(4)];
+    let bytes = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..len];
+    bytes.copy_from_slice(&data[..len]);
+    let Ok(file) = WeightFile::parse_exact(bytes) else { panic!("an accepted file parses again") };
+    let model = file.int8_model().expect("an aligned int8 file borrows");
+    let width = model.widest_layer();
+    let (mut a, mut b, mut y) = (vec![0i8; width], vec![0i8; width], vec![0.0f32; file.output_len()]);
+    let x = vec![0.5f32; file.input_len()];
+    model.predict(&x, &mut a, &mut b, &mut y).expect("the model's own widths fit");
+    if let Ok(net) = file.borrow_int8::<Sine>() {
+        let _ = net.predict(&[0.5]);
+    }
+    if let Ok(net) = file.borrow_int8::<Small>() {
+        let _ = net.predict(&[0.5]);
+    }
+    let (offset, scale): (Vec<f32>, Vec<f32>) = match file.normalization() {
+        Some(n) => (n.offset.iter().collect(), n.scale.iter().collect()),
+        None => (vec![], vec![]),
+    };
+    let (mut inputs, mut outputs) = (vec![], vec![]);
+    for i in 0..file.test_vector_count() {
+        let (x, y) = file.test_vector(i).expect("counted vector");
+        inputs.extend(x.iter());
+        outputs.extend(y.iter());
+    }
+    let meta = Metadata {
+        name: file.name(),
+        normalization: file.normalization().map(|_| NormalizationParams { offset: &offset, scale: &scale }),
+        test_inputs: &inputs,
+        test_outputs: &outputs,
+    };
+    let mut again_words = vec![0u32; (len + 64).div_ceil(4)];
+    let out = bytemuck::cast_slice_mut::<u32, u8>(&mut again_words);
+    let written = nn_core::encode_int8(&model, &meta, out).expect("a loaded int8 file re-encodes");
+    let again = WeightFile::parse_exact(&out[..written]).expect("a re-encoded int8 file decodes");
+    assert_eq!(again.int8_model().expect("aligned"), model);
+    assert_eq!((again.name(), again.layers()), (file.name(), file.layers()));
+    assert_eq!(again.normalization(), file.normalization());
+    for i in 0..file.test_vector_count() {
+        assert_eq!(again.test_vector(i), file.test_vector(i));
+    }
 }
