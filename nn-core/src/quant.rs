@@ -116,8 +116,8 @@ pub fn requantize(acc: i32, multiplier: i32, shift: u8) -> i32 {
 pub struct InputQuantizer {
     /// The 16 leading bits of the significand of `1 / scale` (implicit one included).
     significand: u32,
-    /// The biased exponent of `1 / scale`.
-    exponent: i32,
+    /// `283 -` the biased exponent of `1 / scale`: the right shift is this minus `x`'s.
+    shift_base: i32,
     /// The int8 value of real 0.
     zero_point: i32,
 }
@@ -125,10 +125,11 @@ pub struct InputQuantizer {
 impl InputQuantizer {
     /// The quantizer for a tensor of `scale` (positive) and `zero_point`.
     pub fn new(scale: f32, zero_point: i32) -> InputQuantizer {
-        let (significand, exponent) = significand_and_exponent(1.0 / scale);
+        let bits = (1.0 / scale).to_bits();
+        let exponent = ((bits >> 23) & 0xff) as i32;
         InputQuantizer {
-            significand: significand >> 8,
-            exponent,
+            significand: (bits >> 8) & 0x7fff | u32::from(exponent != 0) << 15,
+            shift_base: 283 - exponent,
             zero_point,
         }
     }
@@ -136,31 +137,25 @@ impl InputQuantizer {
     /// The int8 value of `x`.
     #[inline(always)]
     pub fn quantize(&self, x: f32) -> i8 {
-        let (significand, exponent) = significand_and_exponent(x);
-        // |t| = p · 2^(e_x + e_inv - 284), p < 2^32: ⌊t + 1/2⌋ = ⌊(p + 2^(k-1)) / 2^k⌋ for
-        // t ≥ 0 and -⌊(p - 1 + 2^(k-1)) / 2^k⌋ for t < 0, each as ((v >> (k-1)) + 1) >> 1.
-        // Written without branches on the value (selects only), so every input costs the
-        // same: k ≥ 33 shifts everything out (0); k ≤ 0 saturates (512, like any |t| ≥ 512).
-        let p = (significand >> 8) * self.significand;
-        let negative = x.is_sign_negative() && significand != 0;
-        let v = p - u32::from(negative);
-        let shift = (283 - exponent - self.exponent).clamp(0, 32) as u32;
-        let shifted = if shift < 32 { v >> shift } else { 0 };
+        // x = ±m · 2^(e - 150) with the 24-bit significand m; with the 16 leading bits of m
+        // and of 1/scale, |t| = p · 2^(e_x + e_inv - 284), p < 2^32, and
+        // ⌊t + 1/2⌋ = ⌊(p + 2^(k-1)) / 2^k⌋ for t ≥ 0, -⌊(p - 1 + 2^(k-1)) / 2^k⌋ for t < 0,
+        // each as ((v >> (k-1)) + 1) >> 1. No branch on the value (selects only), so every
+        // input costs the same: k ≥ 33 shifts everything out (0); k ≤ 0 saturates (512, like
+        // any |t| ≥ 512). Zero and subnormals (exponent 0) count as 0.
+        let bits = x.to_bits();
+        let exponent = ((bits >> 23) & 0xff) as i32;
+        let normal = u32::from(exponent != 0);
+        let negative = (bits >> 31) & normal;
+        let p = ((bits >> 8) & 0x7fff | 0x8000) * self.significand * normal;
+        let v = p - negative;
+        let shift = (self.shift_base - exponent).clamp(0, 32) as u32;
+        // A mask rather than an `if`, which the compiler turns into a branch around the rest.
+        let shifted = (v >> (shift & 31)) & 0u32.wrapping_sub(u32::from(shift < 32));
         let magnitude = ((shifted >> 1) + (shifted & 1)).min(512) as i32;
-        let rounded = if negative { -magnitude } else { magnitude };
+        let sign = -(negative as i32); // 0 or -1: negate by xor and add
+        let rounded = (magnitude ^ sign) - sign;
         rounded.wrapping_add(self.zero_point).clamp(-128, 127) as i8
-    }
-}
-
-/// The significand (with its implicit one; 0 for zero and subnormals) and biased exponent of `x`.
-#[inline(always)]
-fn significand_and_exponent(x: f32) -> (u32, i32) {
-    let bits = x.to_bits();
-    let exponent = ((bits >> 23) & 0xff) as i32;
-    if exponent == 0 {
-        (0, 0)
-    } else {
-        ((bits & 0x7f_ffff) | 0x80_0000, exponent)
     }
 }
 
