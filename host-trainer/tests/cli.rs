@@ -596,3 +596,45 @@ fn quantize_writes_an_int8_file_and_reports_f32_against_int8() {
         assert_eq!(std::fs::read(dir.join("keep.nnw")).unwrap(), b"old");
     }
 }
+
+/// A reader that stops early (`| head -1`) ends the run quietly, without a panic.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = workdir("pipe");
+    let mut rows = String::from("x\n");
+    for i in 0..20_000 {
+        rows.push_str(&format!("{}\n", f64::from(i) * 1e-4));
+    }
+    std::fs::write(dir.join("many.csv"), rows).unwrap();
+    let train = host_trainer(
+        &[
+            "train",
+            "--data",
+            "sine.csv",
+            "--target",
+            "y",
+            "--layers",
+            "4:relu,1:linear",
+            "--epochs",
+            "1",
+            "--out",
+            "m.nnw",
+            "--quiet",
+        ],
+        &dir,
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+    let mut reader = Command::new(env!("CARGO_BIN_EXE_host-trainer"))
+        .args(["predict", "--model", "m.nnw", "--data", "many.csv"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    std::io::Read::read_exact(reader.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(reader.stdout.take()); // the reader goes away
+    let out = reader.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
