@@ -513,6 +513,10 @@ impl Progress {
 /// A checked weight file read from disk (f32 or int8), its layers and its normalization.
 struct LoadedModel {
     path: PathBuf,
+    /// The model's name in the file.
+    name: String,
+    /// Bytes of the file.
+    file_len: usize,
     net: ModelNet,
     layers: Vec<nn_core::LayerSpec>,
     scaling: Option<Scaling>,
@@ -579,6 +583,8 @@ fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     };
     Ok(LoadedModel {
         path: path.to_path_buf(),
+        name: file.name().to_owned(),
+        file_len: bytes.len(),
         net,
         layers: file.layers().as_slice().to_vec(),
         scaling,
@@ -803,9 +809,6 @@ fn read_for_model(model: &LoadedModel, data: &Path, target: &str) -> Result<(Dat
 fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let model = load_model(&args.model)?;
     let net = model.f32()?;
-    let f32_len = std::fs::metadata(&args.model)
-        .map_err(|e| DataError::io(&args.model, &e))?
-        .len();
     let (raw, calib) = read_for_model(&model, &args.calib, &args.target)?;
     let test = args
         .test
@@ -818,19 +821,14 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, |x| {
         predictor.predict(&int8, x).to_vec()
     });
-    let bytes = std::fs::read(&args.model).map_err(|e| DataError::io(&args.model, &e))?;
-    let name = WeightFile::parse_exact(&bytes)
-        .map_err(|error| Error::weight_file(&args.model, error))?
-        .name()
-        .to_owned();
-    let file = export::encode_int8_model(&qnet, &name, model.scaling.as_ref(), &golden, &args.out)?;
+    let file = export::encode_int8_model(&qnet, &model.name, model.scaling.as_ref(), &golden, &args.out)?;
     let calib_report = crate::quantize::compare(net, &qnet, &calib);
     let test_report = test.as_ref().map(|t| crate::quantize::compare(net, &qnet, t));
     export::write_all_atomically(&[(args.out.clone(), file.clone())])?;
     let f32_params = net.params().len() * 4;
     if args.json {
         let json = serde_json::json!({
-            "f32_file_bytes": f32_len,
+            "f32_file_bytes": model.file_len,
             "int8_file_bytes": file.len(),
             "f32_parameter_bytes": f32_params,
             "int8_parameter_bytes": qnet.parameter_bytes(),
@@ -843,7 +841,7 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     println!(
         "{} ({} bytes, parameters {f32_params} bytes) -> {} (int8, {} bytes, parameters {} bytes)",
         args.model.display(),
-        f32_len,
+        model.file_len,
         args.out.display(),
         file.len(),
         qnet.parameter_bytes()

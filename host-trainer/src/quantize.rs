@@ -209,12 +209,7 @@ impl QNetwork {
 
     /// Bytes of parameters as the int8 file holds them (without normalization and vectors).
     pub fn parameter_bytes(&self) -> usize {
-        let count = self.layers.len();
-        self.layers.iter().enumerate().fold(8, |sum, (l, q)| {
-            let out = q.bias.len();
-            let tail = if l + 1 == count { 4 * out } else { 4 * out + 12 };
-            sum + q.weights.len().next_multiple_of(4) + 4 * out + tail
-        })
+        self.model().parameter_bytes()
     }
 }
 

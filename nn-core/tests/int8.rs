@@ -160,6 +160,7 @@ fn int8_files_round_trip_and_typed_and_view_forwards_agree_bit_for_bit() {
             model,
             "what was written is what is read"
         );
+        assert_eq!(model.parameter_bytes(), PARAMS_LEN);
         assert_eq!(file.layers().to_string(), "3-5 relu-4 linear-2 softmax");
         let typed = file.borrow_int8::<Net>().unwrap();
         for v in 0..file.test_vector_count() {

@@ -17,34 +17,12 @@ fn exercise<N: Trainable>(file: &WeightFile<'_>) {
     if let Ok(net) = file.to_network::<N>() {
         let _ = net.predict(&<N::Input as nn_core::Vector>::zeroed());
         // A file that loads re-encodes to a file with the same contents.
-        let (offset, scale): (Vec<f32>, Vec<f32>) = match file.normalization() {
-            Some(n) => (n.offset.iter().collect(), n.scale.iter().collect()),
-            None => (vec![], vec![]),
-        };
-        let mut inputs = vec![];
-        let mut outputs = vec![];
-        for i in 0..file.test_vector_count() {
-            let (x, y) = file.test_vector(i).expect("counted vector");
-            inputs.extend(x.iter());
-            outputs.extend(y.iter());
-        }
-        let meta = Metadata {
-            name: file.name(),
-            normalization: file.normalization().map(|_| NormalizationParams { offset: &offset, scale: &scale }),
-            test_inputs: &inputs,
-            test_outputs: &outputs,
-        };
+        let owned = OwnedMetadata::of(file);
         let mut out = vec![0u8; file.len() + 64];
-        let len = encode(&net, &meta, &mut out).expect("a loaded file re-encodes");
+        let len = encode(&net, &owned.meta(file), &mut out).expect("a loaded file re-encodes");
         let again = WeightFile::parse_exact(&out[..len]).expect("a re-encoded file decodes");
-        assert_eq!(again.name(), file.name());
-        assert_eq!(again.layers(), file.layers());
-        assert_eq!(again.normalization(), file.normalization());
         assert_eq!(again.params(), file.params());
-        assert_eq!(again.test_vector_count(), file.test_vector_count());
-        for i in 0..file.test_vector_count() {
-            assert_eq!(again.test_vector(i), file.test_vector(i));
-        }
+        assert_same_metadata(&again, file);
     }
     if let Ok(net) = file.borrow_network::<N>() {
         let _ = net.predict(&<N::Input as nn_core::Vector>::zeroed());
@@ -101,29 +79,62 @@ fn exercise_int8(data: &[u8], len: usize) {
     if let Ok(net) = file.borrow_int8::<Small>() {
         let _ = net.predict(&[0.5]);
     }
-    let (offset, scale): (Vec<f32>, Vec<f32>) = match file.normalization() {
-        Some(n) => (n.offset.iter().collect(), n.scale.iter().collect()),
-        None => (vec![], vec![]),
-    };
-    let (mut inputs, mut outputs) = (vec![], vec![]);
-    for i in 0..file.test_vector_count() {
-        let (x, y) = file.test_vector(i).expect("counted vector");
-        inputs.extend(x.iter());
-        outputs.extend(y.iter());
-    }
-    let meta = Metadata {
-        name: file.name(),
-        normalization: file.normalization().map(|_| NormalizationParams { offset: &offset, scale: &scale }),
-        test_inputs: &inputs,
-        test_outputs: &outputs,
-    };
+    let owned = OwnedMetadata::of(&file);
+    let meta = owned.meta(&file);
     let mut again_words = vec![0u32; (len + 64).div_ceil(4)];
     let out = bytemuck::cast_slice_mut::<u32, u8>(&mut again_words);
     let written = nn_core::encode_int8(&model, &meta, out).expect("a loaded int8 file re-encodes");
     let again = WeightFile::parse_exact(&out[..written]).expect("a re-encoded int8 file decodes");
     assert_eq!(again.int8_model().expect("aligned"), model);
+    assert_same_metadata(&again, &file);
+}
+
+/// A file's normalization and test vectors, copied out, to write it again.
+struct OwnedMetadata {
+    offset: Vec<f32>,
+    scale: Vec<f32>,
+    inputs: Vec<f32>,
+    outputs: Vec<f32>,
+}
+
+impl OwnedMetadata {
+    fn of(file: &WeightFile<'_>) -> OwnedMetadata {
+        let (offset, scale) = match file.normalization() {
+            Some(n) => (n.offset.iter().collect(), n.scale.iter().collect()),
+            None => (vec![], vec![]),
+        };
+        let (mut inputs, mut outputs) = (vec![], vec![]);
+        for i in 0..file.test_vector_count() {
+            let (x, y) = file.test_vector(i).expect("counted vector");
+            inputs.extend(x.iter());
+            outputs.extend(y.iter());
+        }
+        OwnedMetadata {
+            offset,
+            scale,
+            inputs,
+            outputs,
+        }
+    }
+
+    fn meta<'a>(&'a self, file: &WeightFile<'a>) -> Metadata<'a> {
+        Metadata {
+            name: file.name(),
+            normalization: file.normalization().map(|_| NormalizationParams {
+                offset: &self.offset,
+                scale: &self.scale,
+            }),
+            test_inputs: &self.inputs,
+            test_outputs: &self.outputs,
+        }
+    }
+}
+
+/// A re-encoded file says what the original said.
+fn assert_same_metadata(again: &WeightFile<'_>, file: &WeightFile<'_>) {
     assert_eq!((again.name(), again.layers()), (file.name(), file.layers()));
     assert_eq!(again.normalization(), file.normalization());
+    assert_eq!(again.test_vector_count(), file.test_vector_count());
     for i in 0..file.test_vector_count() {
         assert_eq!(again.test_vector(i), file.test_vector(i));
     }

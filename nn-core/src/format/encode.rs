@@ -333,15 +333,16 @@ impl F32Writer<'_> {
     }
 
     fn write(&mut self, values: &[f32]) {
-        for value in values {
-            self.bytes[self.at..self.at + 4].copy_from_slice(&value.to_le_bytes());
-            self.at += 4;
-        }
+        self.write_words(values.iter().map(|v| v.to_le_bytes()));
     }
 
     fn write_i32(&mut self, values: &[i32]) {
-        for value in values {
-            self.bytes[self.at..self.at + 4].copy_from_slice(&value.to_le_bytes());
+        self.write_words(values.iter().map(|v| v.to_le_bytes()));
+    }
+
+    fn write_words(&mut self, words: impl IntoIterator<Item = [u8; 4]>) {
+        for word in words {
+            self.bytes[self.at..self.at + 4].copy_from_slice(&word);
             self.at += 4;
         }
     }

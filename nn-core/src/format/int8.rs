@@ -136,6 +136,12 @@ impl Int8Model<'_> {
         None
     }
 
+    /// Bytes of the parameter section an int8 file holds for this model (its layout above).
+    pub fn parameter_bytes(&self) -> usize {
+        let specs: heapless::Vec<LayerSpec, MAX_LAYERS> = self.layers.iter().map(|l| l.spec).collect();
+        params_len(&specs)
+    }
+
     /// The widest input or output of any layer: the scratch length [`Int8Model::predict`] needs.
     pub fn widest_layer(&self) -> usize {
         self.layers
