@@ -3,7 +3,7 @@
 use super::int8::{
     Int8Model, Int8Stage, check_requantizers, check_scales, check_tensor, hidden_activation_supported,
 };
-use super::{Error, Layout, Location, MAGIC, ModelKind, Preamble, WireHeader};
+use super::{Error, Layout, Location, MAGIC, ModelKind, Name, Preamble, WireHeader};
 use super::{check_finite, check_layer_chain, crc32};
 use crate::view::{LayerList, LayerView};
 
@@ -158,7 +158,7 @@ fn prepare_header<'a>(
         })?;
     }
     let header = WireHeader {
-        name,
+        name: Name(name.as_bytes()),
         kind: kind.to_byte(),
         layers,
         normalized: meta.normalization.is_some(),

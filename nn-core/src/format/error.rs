@@ -427,24 +427,3 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
-
-impl Error {
-    /// The error for a postcard failure while decoding a header of `len` bytes.
-    pub(crate) fn from_postcard(error: postcard::Error, len: usize) -> Error {
-        use postcard::Error as P;
-        match error {
-            P::DeserializeUnexpectedEnd => Error::Truncated { len, needed: None },
-            P::DeserializeBadVarint => Error::MalformedHeader { reason: "bad varint" },
-            P::DeserializeBadBool => Error::MalformedHeader { reason: "bad bool" },
-            P::DeserializeBadUtf8 => Error::MalformedHeader {
-                reason: "name is not UTF-8",
-            },
-            P::DeserializeBadEnum | P::SerdeDeCustom => Error::MalformedHeader {
-                reason: "unknown activation, or more layers or a longer name than a file holds",
-            },
-            _ => Error::MalformedHeader {
-                reason: "header does not decode",
-            },
-        }
-    }
-}

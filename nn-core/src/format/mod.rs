@@ -22,6 +22,7 @@
 
 mod encode;
 mod error;
+mod header;
 #[cfg_attr(not(feature = "int8"), allow(dead_code))] // written, not read, without the feature
 mod int8;
 
@@ -29,7 +30,7 @@ pub use encode::{Metadata, NormalizationParams, encode, encode_int8, encoded_len
 pub use error::{Error, Location, NonFiniteValue};
 pub use int8::{Int8LayerParams, Int8Model, Int8Stage, QuantParams, hidden_activation_supported, hidden_min};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::layer::Trainable;
 use crate::view::{LayerList, LayerSpec};
@@ -127,22 +128,44 @@ impl core::fmt::Display for ModelKind {
     }
 }
 
-/// The first bytes of every version of the format.
-#[derive(Serialize, Deserialize)]
+/// The first bytes of every version of the format (read by the `header` module).
+#[derive(Serialize)]
 struct Preamble {
     magic: [u8; 4],
     version: u16,
 }
 
 /// The header of format version 1, as it is on the wire.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 struct WireHeader<'a> {
     /// Borrowed from the file: decoding copies nothing.
-    name: &'a str,
+    name: Name<'a>,
     kind: u8,
     layers: LayerList,
     normalized: bool,
     test_vectors: u16,
+}
+
+/// A model name as a file holds it: UTF-8 bytes (checked when read, by `header`), written
+/// as a postcard string.
+///
+/// Bytes rather than `&str` so that loading a file needs no `core::str::from_utf8` (810
+/// bytes of a board's flash with its table; the reader's check takes about 100): only
+/// asking for the name as text does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Name<'a>(&'a [u8]);
+
+impl<'a> Name<'a> {
+    /// The name as text (always UTF-8: it was checked when read, or came from a `&str`).
+    fn as_str(self) -> &'a str {
+        core::str::from_utf8(self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Name<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// Where each section of a file lies, from its header (offsets from the file start).
@@ -282,36 +305,10 @@ impl<'a> WeightFile<'a> {
     /// [`Error::ZeroScale`]; for int8 files [`Error::UnsupportedInt8Activation`],
     /// [`Error::NotPositive`] and [`Error::OutOfRange`] for quantization values.
     pub fn parse(bytes: &'a [u8]) -> Result<WeightFile<'a>, Error> {
-        let magic = bytes.get(..4).ok_or(Error::Truncated {
-            len: bytes.len(),
-            needed: None,
-        })?;
-        if magic != MAGIC {
-            return Err(Error::BadMagic {
-                found: [magic[0], magic[1], magic[2], magic[3]],
-            });
-        }
-        let (preamble, rest) =
-            postcard::take_from_bytes::<Preamble>(bytes).map_err(|e| Error::from_postcard(e, bytes.len()))?;
-        if !(1..=FORMAT_VERSION).contains(&preamble.version) {
-            return Err(Error::UnsupportedVersion {
-                found: preamble.version,
-            });
-        }
-        let (header, rest) = postcard::take_from_bytes::<WireHeader>(rest)
-            .map_err(|e| Error::from_postcard(e, bytes.len()))?;
-        if header.name.len() > MAX_NAME_LEN {
-            return Err(Error::MalformedHeader {
-                reason: "the name is longer than 32 bytes",
-            });
-        }
+        let (version, header, header_len) = header::read(bytes)?;
         // An unknown kind is reported after the CRC (a corrupt byte is more likely).
-        let kind = ModelKind::from_byte(header.kind, preamble.version);
-        let layout = Layout::of(
-            bytes.len() - rest.len(),
-            &header,
-            *kind.as_ref().unwrap_or(&ModelKind::F32),
-        );
+        let kind = ModelKind::from_byte(header.kind, version);
+        let layout = Layout::of(header_len, &header, *kind.as_ref().unwrap_or(&ModelKind::F32));
         let total = layout.total();
         let file = bytes.get(..total).ok_or(Error::Truncated {
             len: bytes.len(),
@@ -330,7 +327,7 @@ impl<'a> WeightFile<'a> {
         }
         check_layer_chain(header.layers.as_slice())?;
         let parsed = WeightFile {
-            version: preamble.version,
+            version,
             header,
             kind,
             bytes: file,
@@ -373,7 +370,7 @@ impl<'a> WeightFile<'a> {
 
     /// The model's name (borrowed from the file's bytes).
     pub fn name(&self) -> &'a str {
-        self.header.name
+        self.header.name.as_str()
     }
 
     /// The model kind.

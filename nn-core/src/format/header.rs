@@ -1,0 +1,409 @@
+//! Reads a file's preamble and header: postcard's encoding of [`Preamble`] and
+//! [`WireHeader`], decoded by hand.
+//!
+//! The encoder writes them with postcard and serde; this reader decodes the same bytes the
+//! way postcard 1.x does (LEB128 varints with postcard's overflow rule, bools as 0 or 1,
+//! enums as a varint variant index, strings and sequences as a varint length then the items),
+//! in about a tenth of the flash serde's generated decoder takes on a board: the loader is
+//! meant to fit in 4 KB. A unit test holds the two decoders to the same answers on valid
+//! headers and on random corruptions of them.
+
+use super::{Error, FORMAT_VERSION, MAGIC, MAX_NAME_LEN, Name, WireHeader};
+use crate::activation::Activation;
+use crate::view::{LayerList, LayerSpec, MAX_LAYERS};
+
+/// Why a header does not decode: a few bytes, where [`Error`] (which can hold two layer
+/// lists) takes 112, and moving those through every field's `Result` took 1 KB of memcpy.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// The bytes end inside the header.
+    Truncated,
+    /// A value is not one the header can hold: why.
+    Malformed(&'static str),
+    /// More layers than [`MAX_LAYERS`].
+    TooManyLayers(usize),
+    /// The first four bytes are not [`MAGIC`].
+    BadMagic([u8; 4]),
+    /// A format version this build does not read.
+    UnsupportedVersion(u16),
+}
+
+impl Fault {
+    fn into_error(self, file_len: usize) -> Error {
+        match self {
+            Fault::Truncated => Error::Truncated {
+                len: file_len,
+                needed: None,
+            },
+            Fault::Malformed(reason) => Error::MalformedHeader { reason },
+            Fault::TooManyLayers(count) => Error::TooManyLayers { count },
+            Fault::BadMagic(found) => Error::BadMagic { found },
+            Fault::UnsupportedVersion(found) => Error::UnsupportedVersion { found },
+        }
+    }
+}
+
+/// A position in the bytes being decoded.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// The next `n` bytes.
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
+        if n > self.bytes.len() {
+            return Err(Fault::Truncated);
+        }
+        let (taken, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    /// The next byte.
+    fn byte(&mut self) -> Result<u8, Fault> {
+        let (&first, rest) = self.bytes.split_first().ok_or(Fault::Truncated)?;
+        self.bytes = rest;
+        Ok(first)
+    }
+
+    /// A LEB128 varint of an unsigned integer of `bits` bits (16 or 32), as postcard reads
+    /// it: at most `ceil(bits / 7)` bytes, and the last of that many must not set bits the
+    /// type does not have. Not inlined: one copy serves every field (inlined with constant
+    /// widths, the compiler unrolls it into each).
+    #[inline(never)]
+    fn varint(&mut self, bits: u32) -> Result<u32, Fault> {
+        let max_bytes = bits.div_ceil(7);
+        let mut value = 0u32;
+        for i in 0..max_bytes {
+            let byte = self.byte()?;
+            value |= u32::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                let last_bits = bits - 7 * (max_bytes - 1);
+                if i == max_bytes - 1 && u32::from(byte) >> last_bits != 0 {
+                    break;
+                }
+                // Bits beyond `bits` can only come from the rejected case above.
+                return Ok(value);
+            }
+        }
+        Err(Fault::Malformed("bad varint"))
+    }
+
+    fn u16(&mut self) -> Result<u16, Fault> {
+        // `varint(16)` never returns more than 16 bits.
+        self.varint(16).map(|v| v as u16)
+    }
+
+    /// A length or an enum variant index (postcard writes `usize` and `u32` alike).
+    fn index(&mut self) -> Result<usize, Fault> {
+        self.varint(32).map(|v| v as usize)
+    }
+
+    fn bool(&mut self) -> Result<bool, Fault> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Fault::Malformed("bad bool")),
+        }
+    }
+
+    fn layer(&mut self) -> Result<LayerSpec, Fault> {
+        let inputs = self.u16()?;
+        let outputs = self.u16()?;
+        let activation = *Activation::ALL
+            .get(self.index()?)
+            .ok_or(Fault::Malformed("unknown activation"))?;
+        Ok(LayerSpec {
+            inputs,
+            outputs,
+            activation,
+        })
+    }
+}
+
+/// Decodes the preamble then the header at the start of `bytes` (a whole file): returns the
+/// format version, the header, and the number of bytes both took.
+///
+/// # Errors
+/// [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::Truncated`],
+/// [`Error::MalformedHeader`], [`Error::TooManyLayers`].
+pub(super) fn read(bytes: &[u8]) -> Result<(u16, WireHeader<'_>, usize), Error> {
+    read_header(&mut Reader { bytes }).map_err(|fault| fault.into_error(bytes.len()))
+}
+
+/// [`read`], with the reader's own small errors.
+fn read_header<'a>(reader: &mut Reader<'a>) -> Result<(u16, WireHeader<'a>, usize), Fault> {
+    let file_len = reader.bytes.len();
+    let magic = reader.take(4)?;
+    if magic != MAGIC {
+        return Err(Fault::BadMagic([magic[0], magic[1], magic[2], magic[3]]));
+    }
+    let version = reader.u16()?;
+    if !(1..=FORMAT_VERSION).contains(&version) {
+        return Err(Fault::UnsupportedVersion(version));
+    }
+    let name_len = reader.index()?;
+    if name_len > MAX_NAME_LEN {
+        return Err(Fault::Malformed("the name is longer than 32 bytes"));
+    }
+    let name = reader.take(name_len)?;
+    if !is_utf8(name) {
+        return Err(Fault::Malformed("name is not UTF-8"));
+    }
+    let kind = reader.byte()?;
+    let count = reader.index()?;
+    if count > MAX_LAYERS {
+        return Err(Fault::TooManyLayers(count));
+    }
+    let mut layers = LayerList::default();
+    for _ in 0..count {
+        // Cannot fail: `count` is at most the capacity.
+        let _ = layers.0.push(reader.layer()?);
+    }
+    let header = WireHeader {
+        name: Name(name),
+        kind,
+        layers,
+        normalized: reader.bool()?,
+        test_vectors: reader.u16()?,
+    };
+    Ok((version, header, file_len - reader.bytes.len()))
+}
+
+/// True if `bytes` is well-formed UTF-8: exactly what `core::str::from_utf8` accepts
+/// (shortest encodings only, no surrogates, nothing above U+10FFFF), in a loop a tenth of
+/// its size, as speed does not matter for a name of at most 32 bytes.
+fn is_utf8(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while let Some((&lead, tail)) = rest.split_first() {
+        rest = tail;
+        if lead < 0x80 {
+            continue;
+        }
+        // Continuation bytes that follow this lead byte, and the least code point that needs
+        // that many (anything less is an overlong encoding).
+        let (continuations, least) = match lead {
+            0xC0..=0xDF => (1, 0x80),
+            0xE0..=0xEF => (2, 0x800),
+            0xF0..=0xF7 => (3, 0x1_0000),
+            _ => return false,
+        };
+        let mut code = u32::from(lead) & (0x3F >> continuations);
+        for _ in 0..continuations {
+            match rest.split_first() {
+                Some((&byte, tail)) if byte & 0xC0 == 0x80 => {
+                    code = code << 6 | u32::from(byte & 0x3F);
+                    rest = tail;
+                }
+                _ => return false,
+            }
+        }
+        if code < least || code > 0x10_FFFF || (0xD800..=0xDFFF).contains(&code) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use serde::{Deserialize, Serialize};
+    use std::vec::Vec;
+
+    use super::*;
+
+    /// The preamble and header as serde and postcard decode them: the reference the hand
+    /// reader is held to.
+    #[derive(Deserialize)]
+    struct ReferencePreamble {
+        magic: [u8; 4],
+        version: u16,
+    }
+
+    #[derive(Debug, Deserialize, Serialize)]
+    struct ReferenceHeader<'a> {
+        name: &'a str,
+        kind: u8,
+        layers: heapless::Vec<LayerSpec, MAX_LAYERS>,
+        normalized: bool,
+        test_vectors: u16,
+    }
+
+    /// What postcard makes of `bytes`: the version, header and length, or `None` where the
+    /// reader must refuse them.
+    fn reference(bytes: &[u8]) -> Option<(u16, ReferenceHeader<'_>, usize)> {
+        let (preamble, rest) = postcard::take_from_bytes::<ReferencePreamble>(bytes).ok()?;
+        if preamble.magic != MAGIC || !(1..=FORMAT_VERSION).contains(&preamble.version) {
+            return None;
+        }
+        let (header, rest) = postcard::take_from_bytes::<ReferenceHeader>(rest).ok()?;
+        (header.name.len() <= MAX_NAME_LEN).then_some((preamble.version, header, bytes.len() - rest.len()))
+    }
+
+    /// Both decoders accept the same bytes and agree on what they hold.
+    fn assert_agree(bytes: &[u8]) {
+        match (read(bytes), reference(bytes)) {
+            (Ok((version, header, len)), Some((ref_version, reference, ref_len))) => {
+                assert_eq!(version, ref_version, "{bytes:02x?}");
+                assert_eq!(len, ref_len, "{bytes:02x?}");
+                assert_eq!(header.name.as_str(), reference.name, "{bytes:02x?}");
+                assert_eq!(header.kind, reference.kind, "{bytes:02x?}");
+                assert_eq!(header.layers.0, reference.layers, "{bytes:02x?}");
+                assert_eq!(header.normalized, reference.normalized, "{bytes:02x?}");
+                assert_eq!(header.test_vectors, reference.test_vectors, "{bytes:02x?}");
+            }
+            (Err(_), None) => {}
+            (mine, reference) => panic!(
+                "{bytes:02x?}: the reader says {:?}, postcard {:?}",
+                mine, reference
+            ),
+        }
+    }
+
+    /// `value` as postcard writes it.
+    fn to_bytes(value: &impl Serialize) -> Vec<u8> {
+        let mut buffer = [0u8; 256];
+        postcard::to_slice(value, &mut buffer)
+            .expect("a header fits in 256 bytes")
+            .to_vec()
+    }
+
+    /// A small deterministic generator (xorshift32).
+    struct Random(u32);
+
+    impl Random {
+        fn next(&mut self) -> u32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 17;
+            self.0 ^= self.0 << 5;
+            self.0
+        }
+
+        fn below(&mut self, n: u32) -> u32 {
+            self.next() % n
+        }
+    }
+
+    /// A preamble and header as the encoder writes them, with varied names, layers and
+    /// counts (values of one, two and three varint bytes).
+    fn encoded(random: &mut Random) -> Vec<u8> {
+        const NAMES: [&str; 5] = [
+            "",
+            "sine",
+            "digits-64-32-10",
+            "é→∑ 𝄞",
+            "abcdefghijklmnopqrstuvwxyz012345",
+        ];
+        const WIDTHS: [u16; 6] = [0, 1, 127, 128, 16_383, u16::MAX];
+        let mut layers = heapless::Vec::new();
+        for _ in 0..random.below(MAX_LAYERS as u32 + 1) {
+            let width = |r: &mut Random| WIDTHS[r.below(6) as usize];
+            let spec = LayerSpec {
+                inputs: width(random),
+                outputs: width(random),
+                activation: Activation::ALL[random.below(6) as usize],
+            };
+            layers.push(spec).expect("at most MAX_LAYERS layers");
+        }
+        let header = ReferenceHeader {
+            name: NAMES[random.below(5) as usize],
+            kind: random.below(3) as u8,
+            layers,
+            normalized: random.below(2) == 1,
+            test_vectors: WIDTHS[random.below(6) as usize],
+        };
+        let version = 1 + random.below(u32::from(FORMAT_VERSION)) as u16;
+        let mut bytes = to_bytes(&super::super::Preamble {
+            magic: MAGIC,
+            version,
+        });
+        bytes.extend(to_bytes(&header));
+        bytes
+    }
+
+    #[test]
+    fn reads_what_postcard_reads() {
+        let mut random = Random(0x9E37_79B9);
+        for _ in 0..2_000 {
+            let valid = encoded(&mut random);
+            assert!(read(&valid).is_ok(), "{valid:02x?}");
+            assert_agree(&valid);
+            // Every truncation, and file bytes after the header.
+            for end in 0..valid.len() {
+                assert_agree(&valid[..end]);
+            }
+            let mut longer = valid.clone();
+            longer.extend([0xFF, 0x00, 0x80]);
+            assert_agree(&longer);
+            // Every byte replaced by a random value, and by the values at varint, bool and
+            // enum boundaries.
+            for at in 0..valid.len() {
+                let mut corrupt = valid.clone();
+                for value in [
+                    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0F, 0x10, 0x7F, 0x80, 0x81, 0xC3, 0xE2,
+                    0xF0, 0xFF,
+                ]
+                .into_iter()
+                .chain([random.next() as u8])
+                {
+                    corrupt[at] = value;
+                    assert_agree(&corrupt);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_more_layers_than_a_file_holds() {
+        let mut bytes = to_bytes(&super::super::Preamble {
+            magic: MAGIC,
+            version: 1,
+        });
+        bytes.extend([0, 0, MAX_LAYERS as u8 + 1]);
+        bytes.extend([1, 1, 0].repeat(MAX_LAYERS + 1));
+        bytes.extend([0, 0]);
+        assert!(matches!(read(&bytes), Err(Error::TooManyLayers { count: 9 })));
+        assert_agree(&bytes);
+    }
+
+    /// Every sequence of one to three bytes, and every four-byte one whose lead byte starts
+    /// a four-byte sequence (with continuation bytes at their boundaries): the same verdict
+    /// as `core::str::from_utf8`.
+    #[test]
+    fn utf8_check_agrees_with_core() {
+        let agree = |bytes: &[u8]| {
+            assert_eq!(
+                is_utf8(bytes),
+                core::str::from_utf8(bytes).is_ok(),
+                "{bytes:02x?}"
+            )
+        };
+        for a in 0..=255u8 {
+            agree(&[a]);
+            for b in 0..=255u8 {
+                agree(&[a, b]);
+                for c in 0..=255u8 {
+                    agree(&[a, b, c]);
+                }
+            }
+        }
+        const EDGES: [u8; 10] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0];
+        for a in 0xF0..=0xFFu8 {
+            for b in 0..=255u8 {
+                for c in EDGES {
+                    for d in EDGES {
+                        agree(&[a, b, c, d]);
+                    }
+                }
+            }
+        }
+        let mut random = Random(7);
+        for _ in 0..200_000 {
+            let len = random.below(9) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| random.next() as u8).collect();
+            agree(&bytes);
+        }
+    }
+}
