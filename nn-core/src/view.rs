@@ -34,6 +34,13 @@ impl LayerSpec {
     }
 }
 
+/// Displays as `16-32 relu`: inputs, outputs, activation.
+impl fmt::Display for LayerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{} {}", self.inputs, self.outputs, self.activation)
+    }
+}
+
 /// The layer list of a network, at most [`MAX_LAYERS`] long.
 ///
 /// Displays as `64-32 relu-10 softmax`: the input width, then each layer's width and

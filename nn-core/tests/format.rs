@@ -334,15 +334,32 @@ fn a_file_loads_only_into_its_own_shape() {
     let err = file.to_network::<Wider>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "file has layers 2-3 tanh-1 sigmoid, this build expects 2-4 tanh-1 sigmoid"
+        "layer 0: the file has 2-3 tanh, this build expects 2-4 tanh"
     );
     let err = file.borrow_network::<OtherActivation>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "file has layers 2-3 tanh-1 sigmoid, this build expects 2-3 tanh-1 linear"
+        "layer 1: the file has 3-1 sigmoid, this build expects 3-1 linear"
     );
     let err = file.to_network::<Dense<2, 3, Tanh>>().unwrap_err();
-    assert!(matches!(err, Error::ShapeMismatch { .. }));
+    assert_eq!(
+        err.to_string(),
+        "layer 1: the file has 3-1 sigmoid, this build expects none"
+    );
+    type Deeper = network![Dense<2, 3, Tanh>, Dense<3, 1, Sigmoid>, Dense<1, 1, Identity>];
+    let err = file.to_network::<Deeper>().unwrap_err();
+    assert!(matches!(
+        err,
+        Error::ShapeMismatch {
+            layer: 2,
+            file: None,
+            expected: Some(_)
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "layer 2: the file has none, this build expects 1-1 linear"
+    );
 }
 
 #[test]

@@ -268,7 +268,7 @@ fn a_file_of_the_other_kind_or_shape_is_refused() {
     let err = file.borrow_int8::<Other>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "file has layers 3-5 relu-4 linear-2 softmax, this build expects 3-5 relu-3 linear-2 softmax"
+        "layer 1: the file has 5-4 linear, this build expects 5-3 linear"
     );
     // And an f32 file is not an int8 one.
     let f32_file = WeightFile::parse_exact(include_bytes!("fixtures/tiny-v1.nnw")).unwrap();

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::view::LayerList;
+use crate::view::LayerSpec;
 
 /// Where in a weight file a value sits (indices count from 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +104,18 @@ impl fmt::Display for Location {
             Location::DequantizationScale { layer, channel } => {
                 write!(f, "dequantization scale {channel} of layer {layer}")
             }
+        }
+    }
+}
+
+/// A layer in a message: its shape (`16-16 relu`), or `none`.
+struct LayerText(Option<LayerSpec>);
+
+impl fmt::Display for LayerText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(spec) => spec.fmt(f),
+            None => f.write_str("none"),
         }
     }
 }
@@ -224,12 +236,15 @@ pub enum Error {
         /// Length of the weight file they start with.
         file_len: usize,
     },
-    /// The file's layers are not the layers of the network type it is loaded into.
+    /// The file's layers are not the layers of the network type it is loaded into: the
+    /// first layer where they differ.
     ShapeMismatch {
-        /// Layers in the file.
-        file: LayerList,
-        /// Layers of the network type.
-        expected: LayerList,
+        /// Index of that layer.
+        layer: usize,
+        /// The file's layer there (`None`: the file has no more layers).
+        file: Option<LayerSpec>,
+        /// The network type's layer there (`None`: the type has no more layers).
+        expected: Option<LayerSpec>,
     },
     /// The parameters are not 4-byte aligned in memory, so they cannot be borrowed as `f32`
     /// (place the file at a 4-byte aligned address, or load a copy).
@@ -374,8 +389,17 @@ impl fmt::Display for Error {
                     len - file_len
                 )
             }
-            Error::ShapeMismatch { file, expected } => {
-                write!(f, "file has layers {file}, this build expects {expected}")
+            Error::ShapeMismatch {
+                layer,
+                file,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "layer {layer}: the file has {}, this build expects {}",
+                    LayerText(*file),
+                    LayerText(*expected)
+                )
             }
             Error::Misaligned { address } => write!(
                 f,

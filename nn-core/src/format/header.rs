@@ -12,8 +12,9 @@ use super::{Error, FORMAT_VERSION, MAGIC, MAX_NAME_LEN, Name, WireHeader};
 use crate::activation::Activation;
 use crate::view::{LayerList, LayerSpec, MAX_LAYERS};
 
-/// Why a header does not decode: a few bytes, where [`Error`] (which can hold two layer
-/// lists) takes 112, and moving those through every field's `Result` took 1 KB of memcpy.
+/// Why a header does not decode: 12 bytes where [`Error`] takes 40 on a 32-bit board, and
+/// moving an `Error` through every field's `Result` costs the loader 1 KB of flash in
+/// memcpy calls (measured).
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     /// The bytes end inside the header.

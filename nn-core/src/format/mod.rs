@@ -449,18 +449,16 @@ impl<'a> WeightFile<'a> {
     /// # Errors
     /// [`Error::ShapeMismatch`].
     pub fn check_layers<N: crate::Layer>(&self) -> Result<(), Error> {
-        let mut expected = heapless::Vec::new();
-        let mut fits = true;
-        for index in 0..N::LAYER_COUNT {
-            if let Some(spec) = N::spec_at(index) {
-                fits &= expected.push(spec).is_ok();
+        let file = self.header.layers.as_slice();
+        for layer in 0..N::LAYER_COUNT.max(file.len()) {
+            let (in_file, expected) = (file.get(layer).copied(), N::spec_at(layer));
+            if in_file != expected {
+                return Err(Error::ShapeMismatch {
+                    layer,
+                    file: in_file,
+                    expected,
+                });
             }
-        }
-        if !fits || expected != self.header.layers.0 {
-            return Err(Error::ShapeMismatch {
-                file: self.header.layers.clone(),
-                expected: LayerList(expected),
-            });
         }
         Ok(())
     }
@@ -554,9 +552,11 @@ impl<'a> WeightFile<'a> {
         let model = self.int8_model()?;
         self.check_layers::<N>()?;
         let mut layers = model.layers.as_slice();
+        // Cannot fail once the layers were checked against `N`.
         let net = N::borrow_int8_last(&mut layers).ok_or(Error::ShapeMismatch {
-            file: self.header.layers.clone(),
-            expected: self.header.layers.clone(),
+            layer: 0,
+            file: self.header.layers.as_slice().first().copied(),
+            expected: N::spec_at(0),
         })?;
         Ok(crate::Int8Network::new(model.input, net))
     }
