@@ -169,7 +169,9 @@ fn prepare_header<'a>(
         .map_err(|_| Error::MalformedHeader {
             reason: "header does not encode",
         })?;
-    let layout = Layout::of(header_len, &header, kind);
+    let layout = Layout::of(header_len, &header, kind, usize::MAX).map_err(|_| Error::MalformedHeader {
+        reason: "the file would be larger than memory",
+    })?;
     Ok(Prepared { header, layout, kind })
 }
 
@@ -314,7 +316,7 @@ fn write_file(
             writer.write(output);
         }
     }
-    let crc_start = layout.crc_start();
+    let crc_start = layout.crc_start;
     let crc = crc32(&writer.bytes[..crc_start]);
     writer.bytes[crc_start..].copy_from_slice(&crc.to_le_bytes());
     Ok(total)

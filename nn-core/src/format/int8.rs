@@ -139,7 +139,8 @@ impl Int8Model<'_> {
     /// Bytes of the parameter section an int8 file holds for this model (its layout above).
     pub fn parameter_bytes(&self) -> usize {
         let specs: heapless::Vec<LayerSpec, MAX_LAYERS> = self.layers.iter().map(|l| l.spec).collect();
-        params_len(&specs)
+        // An existing model's parameters fit in memory.
+        usize::try_from(params_len(&specs)).unwrap_or(usize::MAX)
     }
 
     /// The widest input or output of any layer: the scratch length [`Int8Model::predict`] needs.
@@ -172,13 +173,14 @@ const fn padded(n: usize) -> usize {
     n.next_multiple_of(4)
 }
 
-/// Bytes of the int8 parameter section for `layers`.
-pub(crate) fn params_len(layers: &[LayerSpec]) -> usize {
+/// Bytes of the int8 parameter section for `layers` (in `u64`: a header can ask for more
+/// than a 32-bit address space).
+pub(crate) fn params_len(layers: &[LayerSpec]) -> u64 {
     let count = layers.len();
-    layers.iter().enumerate().fold(8usize, |sum, (index, spec)| {
-        let out = usize::from(spec.outputs);
+    layers.iter().enumerate().fold(8, |sum, (index, spec)| {
+        let out = u64::from(spec.outputs);
         let tail = if index + 1 == count { 4 * out } else { 4 * out + 12 };
-        sum.saturating_add(padded(spec.weight_count()) + 4 * out + tail)
+        sum + (spec.weight_count() as u64).next_multiple_of(4) + 4 * out + tail
     })
 }
 

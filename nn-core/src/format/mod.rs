@@ -171,52 +171,51 @@ impl Serialize for Name<'_> {
     }
 }
 
-/// Where each section of a file lies, from its header (offsets from the file start).
+/// Where each section of a file lies, from its header (byte offsets from the file start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Layout {
     body: usize,
-    normalization_len: usize,
-    params_len: usize,
-    vectors_len: usize,
+    params_start: usize,
+    vectors_start: usize,
+    crc_start: usize,
 }
 
 impl Layout {
-    /// The layout of a file of `kind` whose preamble and header take `header_len` bytes.
-    /// Sizes saturate: a header that asks for more than memory holds gives a `total` no
-    /// slice has.
-    fn of(header_len: usize, header: &WireHeader<'_>, kind: ModelKind) -> Layout {
-        let f32s = |n: usize| n.saturating_mul(size_of::<f32>());
+    /// The layout of a file of `kind` whose preamble and header take `header_len` bytes, if
+    /// the file is at most `max_len` bytes long; else `Err` with the length it would have.
+    /// Sizes are summed in `u64`: a header can ask for more than a 32-bit address space.
+    fn of(
+        header_len: usize,
+        header: &WireHeader<'_>,
+        kind: ModelKind,
+        max_len: usize,
+    ) -> Result<Layout, u64> {
         let layers = header.layers.as_slice();
-        let inputs = layers.first().map_or(0, |l| usize::from(l.inputs));
-        let outputs = layers.last().map_or(0, |l| usize::from(l.outputs));
-        let params = layers
-            .iter()
-            .fold(0usize, |sum, l| sum.saturating_add(l.param_count()));
-        Layout {
-            body: header_len.next_multiple_of(4),
-            normalization_len: if header.normalized { f32s(2 * inputs) } else { 0 },
-            params_len: match kind {
-                ModelKind::F32 => f32s(params),
+        let inputs = layers.first().map_or(0, |l| u64::from(l.inputs));
+        let outputs = layers.last().map_or(0, |l| u64::from(l.outputs));
+        let body = header_len.next_multiple_of(4) as u64;
+        let params_start = body + if header.normalized { 8 * inputs } else { 0 };
+        let vectors_start = params_start
+            + match kind {
+                ModelKind::F32 => 4 * layers.iter().map(|l| l.param_count() as u64).sum::<u64>(),
                 ModelKind::Int8 => int8::params_len(layers),
-            },
-            vectors_len: f32s(usize::from(header.test_vectors).saturating_mul(inputs + outputs)),
+            };
+        let crc_start = vectors_start + 4 * u64::from(header.test_vectors) * (inputs + outputs);
+        let total = crc_start + 4;
+        // Every offset is at most `total`, so at most `max_len`: the casts are exact.
+        if total > max_len as u64 {
+            return Err(total);
         }
-    }
-
-    fn params_start(&self) -> usize {
-        self.body.saturating_add(self.normalization_len)
-    }
-
-    fn vectors_start(&self) -> usize {
-        self.params_start().saturating_add(self.params_len)
-    }
-
-    fn crc_start(&self) -> usize {
-        self.vectors_start().saturating_add(self.vectors_len)
+        Ok(Layout {
+            body: body as usize,
+            params_start: params_start as usize,
+            vectors_start: vectors_start as usize,
+            crc_start: crc_start as usize,
+        })
     }
 
     fn total(&self) -> usize {
-        self.crc_start().saturating_add(4)
+        self.crc_start + 4
     }
 }
 
@@ -311,13 +310,17 @@ impl<'a> WeightFile<'a> {
         let (version, header, header_len) = header::read(bytes)?;
         // An unknown kind is reported after the CRC (a corrupt byte is more likely).
         let kind = ModelKind::from_byte(header.kind, version);
-        let layout = Layout::of(header_len, &header, *kind.as_ref().unwrap_or(&ModelKind::F32));
-        let total = layout.total();
-        let file = bytes.get(..total).ok_or(Error::Truncated {
+        let kind_or_f32 = *kind.as_ref().unwrap_or(&ModelKind::F32);
+        let layout =
+            Layout::of(header_len, &header, kind_or_f32, bytes.len()).map_err(|total| Error::Truncated {
+                len: bytes.len(),
+                needed: Some(usize::try_from(total).unwrap_or(usize::MAX)),
+            })?;
+        let file = bytes.get(..layout.total()).ok_or(Error::Truncated {
             len: bytes.len(),
-            needed: Some(total),
+            needed: Some(layout.total()),
         })?;
-        let (body, stored) = file.split_at(layout.crc_start());
+        let (body, stored) = file.split_at(layout.crc_start);
         let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
         let computed = crc32(body);
         if stored != computed {
@@ -406,7 +409,7 @@ impl<'a> WeightFile<'a> {
 
     /// The CRC-32 stored at the end of the file.
     pub fn crc(&self) -> u32 {
-        let b = &self.bytes[self.layout.crc_start()..];
+        let b = &self.bytes[self.layout.crc_start..];
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
     }
 
@@ -416,7 +419,7 @@ impl<'a> WeightFile<'a> {
             return None;
         }
         let n = self.input_len() * 4;
-        let section = &self.bytes[self.layout.body..self.layout.params_start()];
+        let section = &self.bytes[self.layout.body..self.layout.params_start];
         let (offset, scale) = section.split_at(n);
         Some(Normalization {
             offset: F32Bytes(offset),
@@ -427,7 +430,7 @@ impl<'a> WeightFile<'a> {
     /// All parameters, layer after layer (weights then bias), of an f32 file (for an int8
     /// file, its parameter section's bytes read as f32: see [`WeightFile::int8_model`]).
     pub fn params(&self) -> F32Bytes<'a> {
-        F32Bytes(&self.bytes[self.layout.params_start()..self.layout.vectors_start()])
+        F32Bytes(&self.bytes[self.layout.params_start..self.layout.vectors_start])
     }
 
     /// Number of test vectors.
@@ -441,7 +444,7 @@ impl<'a> WeightFile<'a> {
             return None;
         }
         let (inputs, outputs) = (self.input_len() * 4, self.output_len() * 4);
-        let start = self.layout.vectors_start() + index * (inputs + outputs);
+        let start = self.layout.vectors_start + index * (inputs + outputs);
         let vector = &self.bytes[start..start + inputs + outputs];
         let (input, output) = vector.split_at(inputs);
         Some((F32Bytes(input), F32Bytes(output)))
@@ -526,7 +529,7 @@ impl<'a> WeightFile<'a> {
         if self.kind != ModelKind::Int8 {
             return None;
         }
-        let params = &self.bytes[self.layout.params_start()..self.layout.vectors_start()];
+        let params = &self.bytes[self.layout.params_start..self.layout.vectors_start];
         int8::RawModel::split(params, self.header.layers.as_slice())
     }
 
@@ -569,12 +572,12 @@ impl<'a> WeightFile<'a> {
         // Every f32 of the body in one pass (normalization, f32 parameters, test vectors); the
         // place of a bad one is worked out only when there is one.
         let params_end = match self.kind {
-            ModelKind::F32 => self.layout.vectors_start(),
-            _ => self.layout.params_start(),
+            ModelKind::F32 => self.layout.vectors_start,
+            _ => self.layout.params_start,
         };
         let sections = [
             self.layout.body..params_end,
-            self.layout.vectors_start()..self.layout.crc_start(),
+            self.layout.vectors_start..self.layout.crc_start,
         ];
         for section in sections {
             let start = section.start;
@@ -610,22 +613,22 @@ impl<'a> WeightFile<'a> {
     #[cold]
     fn locate(&self, offset: usize) -> Location {
         let (inputs, outputs) = (self.input_len(), self.output_len());
-        if offset < self.layout.params_start() {
+        if offset < self.layout.params_start {
             let feature = (offset - self.layout.body) / 4;
             return match feature.checked_sub(inputs) {
                 None => Location::NormalizationOffset { feature },
                 Some(feature) => Location::NormalizationScale { feature },
             };
         }
-        if offset >= self.layout.vectors_start() {
-            let index = (offset - self.layout.vectors_start()) / 4;
+        if offset >= self.layout.vectors_start {
+            let index = (offset - self.layout.vectors_start) / 4;
             let (vector, index) = (index / (inputs + outputs), index % (inputs + outputs));
             return match index.checked_sub(inputs) {
                 None => Location::TestInput { vector, index },
                 Some(index) => Location::TestOutput { vector, index },
             };
         }
-        let mut index = (offset - self.layout.params_start()) / 4;
+        let mut index = (offset - self.layout.params_start) / 4;
         for (layer, spec) in self.header.layers.as_slice().iter().enumerate() {
             if index < spec.weight_count() {
                 return Location::Weight { layer, index };
