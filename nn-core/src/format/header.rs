@@ -68,23 +68,26 @@ impl<'a> Reader<'a> {
     }
 
     /// A LEB128 varint of an unsigned integer of `bits` bits (16 or 32), as postcard reads
-    /// it: at most `ceil(bits / 7)` bytes, and the last of that many must not set bits the
-    /// type does not have. Not inlined: one copy serves every field (inlined with constant
-    /// widths, the compiler unrolls it into each).
+    /// it: seven bits a byte, low first, while the top bit is set; a byte may not carry bits
+    /// beyond `bits`, and the value must end within them. Not inlined: one copy serves every
+    /// field (inlined with constant widths, the compiler unrolls it into each).
     #[inline(never)]
     fn varint(&mut self, bits: u32) -> Result<u32, Fault> {
-        let max_bytes = bits.div_ceil(7);
-        let mut value = 0u32;
-        for i in 0..max_bytes {
+        let mut value = 0;
+        let mut shift = 0;
+        loop {
             let byte = self.byte()?;
-            value |= u32::from(byte & 0x7F) << (7 * i);
+            let payload = u32::from(byte & 0x7F);
+            if shift + 7 > bits && payload >> (bits - shift) != 0 {
+                break;
+            }
+            value |= payload << shift;
             if byte & 0x80 == 0 {
-                let last_bits = bits - 7 * (max_bytes - 1);
-                if i == max_bytes - 1 && u32::from(byte) >> last_bits != 0 {
-                    break;
-                }
-                // Bits beyond `bits` can only come from the rejected case above.
                 return Ok(value);
+            }
+            shift += 7;
+            if shift >= bits {
+                break;
             }
         }
         Err(Fault::Malformed("bad varint"))

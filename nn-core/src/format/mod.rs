@@ -316,12 +316,14 @@ impl<'a> WeightFile<'a> {
                 len: bytes.len(),
                 needed: Some(usize::try_from(total).unwrap_or(usize::MAX)),
             })?;
-        let file = bytes.get(..layout.total()).ok_or(Error::Truncated {
+        let truncated = Error::Truncated {
             len: bytes.len(),
             needed: Some(layout.total()),
-        })?;
-        let (body, stored) = file.split_at(layout.crc_start);
-        let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+        };
+        let file = bytes.get(..layout.total()).ok_or(truncated.clone())?;
+        // The file ends with its CRC.
+        let (body, stored) = file.split_last_chunk::<4>().ok_or(truncated)?;
+        let stored = u32::from_le_bytes(*stored);
         let computed = crc32(body);
         if stored != computed {
             return Err(Error::CrcMismatch { stored, computed });
@@ -409,8 +411,8 @@ impl<'a> WeightFile<'a> {
 
     /// The CRC-32 stored at the end of the file.
     pub fn crc(&self) -> u32 {
-        let b = &self.bytes[self.layout.crc_start..];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        // A parsed file is at least its 4-byte CRC long.
+        self.bytes.last_chunk::<4>().map_or(0, |b| u32::from_le_bytes(*b))
     }
 
     /// The input normalization, if the file has one.
