@@ -10,7 +10,7 @@
 
 use super::{Error, FORMAT_VERSION, MAGIC, MAX_NAME_LEN, Name, WireHeader};
 use crate::activation::Activation;
-use crate::view::{LayerList, LayerSpec, MAX_LAYERS};
+use crate::view::{LayerSpec, MAX_LAYERS};
 
 /// Why a header does not decode: 12 bytes where [`Error`] takes 40 on a 32-bit board, and
 /// moving an `Error` through every field's `Result` costs the loader 1 KB of flash in
@@ -131,12 +131,12 @@ impl<'a> Reader<'a> {
 /// # Errors
 /// [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::Truncated`],
 /// [`Error::MalformedHeader`], [`Error::TooManyLayers`].
-pub(super) fn read(bytes: &[u8]) -> Result<(u16, WireHeader<'_>, usize), Error> {
-    read_header(&mut Reader { bytes }).map_err(|fault| fault.into_error(bytes.len()))
+pub(super) fn read<'a>(bytes: &'a [u8], header: &mut WireHeader<'a>) -> Result<(u16, usize), Error> {
+    read_header(&mut Reader { bytes }, header).map_err(|fault| fault.into_error(bytes.len()))
 }
 
 /// [`read`], with the reader's own small errors.
-fn read_header<'a>(reader: &mut Reader<'a>) -> Result<(u16, WireHeader<'a>, usize), Fault> {
+fn read_header<'a>(reader: &mut Reader<'a>, header: &mut WireHeader<'a>) -> Result<(u16, usize), Fault> {
     let file_len = reader.bytes.len();
     let magic = reader.take(4)?;
     if magic != MAGIC {
@@ -159,19 +159,16 @@ fn read_header<'a>(reader: &mut Reader<'a>) -> Result<(u16, WireHeader<'a>, usiz
     if count > MAX_LAYERS {
         return Err(Fault::TooManyLayers(count));
     }
-    let mut layers = LayerList::default();
+    header.name = Name(name);
+    header.kind = kind;
+    header.layers.0.clear();
     for _ in 0..count {
         // Cannot fail: `count` is at most the capacity.
-        let _ = layers.0.push(reader.layer()?);
+        let _ = header.layers.0.push(reader.layer()?);
     }
-    let header = WireHeader {
-        name: Name(name),
-        kind,
-        layers,
-        normalized: reader.bool()?,
-        test_vectors: reader.u16()?,
-    };
-    Ok((version, header, file_len - reader.bytes.len()))
+    header.normalized = reader.bool()?;
+    header.test_vectors = reader.u16()?;
+    Ok((version, file_len - reader.bytes.len()))
 }
 
 /// True if `bytes` is well-formed UTF-8: exactly what `core::str::from_utf8` accepts
@@ -246,9 +243,16 @@ mod tests {
         (header.name.len() <= MAX_NAME_LEN).then_some((preamble.version, header, bytes.len() - rest.len()))
     }
 
+    /// [`read`] into a new header.
+    fn read_new(bytes: &[u8]) -> Result<(u16, WireHeader<'_>, usize), Error> {
+        let mut header = WireHeader::default();
+        let (version, len) = read(bytes, &mut header)?;
+        Ok((version, header, len))
+    }
+
     /// Both decoders accept the same bytes and agree on what they hold.
     fn assert_agree(bytes: &[u8]) {
-        match (read(bytes), reference(bytes)) {
+        match (read_new(bytes), reference(bytes)) {
             (Ok((version, header, len)), Some((ref_version, reference, ref_len))) => {
                 assert_eq!(version, ref_version, "{bytes:02x?}");
                 assert_eq!(len, ref_len, "{bytes:02x?}");
@@ -332,7 +336,7 @@ mod tests {
         let mut random = Random(0x9E37_79B9);
         for _ in 0..2_000 {
             let valid = encoded(&mut random);
-            assert!(read(&valid).is_ok(), "{valid:02x?}");
+            assert!(read_new(&valid).is_ok(), "{valid:02x?}");
             assert_agree(&valid);
             // Every truncation, and file bytes after the header.
             for end in 0..valid.len() {
@@ -368,7 +372,7 @@ mod tests {
         bytes.extend([0, 0, MAX_LAYERS as u8 + 1]);
         bytes.extend([1, 1, 0].repeat(MAX_LAYERS + 1));
         bytes.extend([0, 0]);
-        assert!(matches!(read(&bytes), Err(Error::TooManyLayers { count: 9 })));
+        assert!(matches!(read_new(&bytes), Err(Error::TooManyLayers { count: 9 })));
         assert_agree(&bytes);
     }
 

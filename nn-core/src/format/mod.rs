@@ -139,7 +139,7 @@ struct Preamble {
 }
 
 /// The header of format version 1, as it is on the wire.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 struct WireHeader<'a> {
     /// Borrowed from the file: decoding copies nothing.
     name: Name<'a>,
@@ -155,7 +155,7 @@ struct WireHeader<'a> {
 /// Bytes rather than `&str` so that loading a file needs no `core::str::from_utf8` (810
 /// bytes of a board's flash with its table; the reader's check takes about 100): only
 /// asking for the name as text does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Name<'a>(&'a [u8]);
 
 impl<'a> Name<'a> {
@@ -172,7 +172,7 @@ impl Serialize for Name<'_> {
 }
 
 /// Where each section of a file lies, from its header (byte offsets from the file start).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Layout {
     body: usize,
     params_start: usize,
@@ -307,12 +307,22 @@ impl<'a> WeightFile<'a> {
     /// [`Error::ZeroScale`]; for int8 files [`Error::UnsupportedInt8Activation`],
     /// [`Error::NotPositive`] and [`Error::OutOfRange`] for quantization values.
     pub fn parse(bytes: &'a [u8]) -> Result<WeightFile<'a>, Error> {
-        let (version, header, header_len) = header::read(bytes)?;
+        // Filled in place: on a board, moving the header between temporaries cost flash.
+        let mut parsed = WeightFile {
+            version: 0,
+            header: WireHeader::default(),
+            kind: ModelKind::F32,
+            bytes,
+            layout: Layout::default(),
+        };
+        let (version, header_len) = header::read(bytes, &mut parsed.header)?;
+        parsed.version = version;
+        let header = &parsed.header;
         // An unknown kind is reported after the CRC (a corrupt byte is more likely).
         let kind = ModelKind::from_byte(header.kind, version);
         let kind_or_f32 = *kind.as_ref().unwrap_or(&ModelKind::F32);
         let layout =
-            Layout::of(header_len, &header, kind_or_f32, bytes.len()).map_err(|total| Error::Truncated {
+            Layout::of(header_len, header, kind_or_f32, bytes.len()).map_err(|total| Error::Truncated {
                 len: bytes.len(),
                 needed: Some(usize::try_from(total).unwrap_or(usize::MAX)),
             })?;
@@ -334,13 +344,9 @@ impl<'a> WeightFile<'a> {
             return Err(Error::UnsupportedModelKind { found: header.kind });
         }
         check_layer_chain(header.layers.as_slice())?;
-        let parsed = WeightFile {
-            version,
-            header,
-            kind,
-            bytes: file,
-            layout,
-        };
+        parsed.kind = kind;
+        parsed.bytes = file;
+        parsed.layout = layout;
         parsed.check_values()?;
         Ok(parsed)
     }
