@@ -10,7 +10,7 @@
 //!   last:   f32 dequantization scale[out]         (s_in · s_w[o])
 //! ```
 
-use super::{Error, Location, NonFiniteValue};
+use super::{Error, Location, ModelKind, NonFiniteValue};
 use crate::activation::Activation;
 use crate::quant::{self, MAX_SHIFT};
 use crate::view::{LayerSpec, MAX_LAYERS};
@@ -140,7 +140,7 @@ impl Int8Model<'_> {
     pub fn parameter_bytes(&self) -> usize {
         let specs: heapless::Vec<LayerSpec, MAX_LAYERS> = self.layers.iter().map(|l| l.spec).collect();
         // An existing model's parameters fit in memory.
-        usize::try_from(params_len(&specs)).unwrap_or(usize::MAX)
+        usize::try_from(super::params_bytes(ModelKind::Int8, &specs)).unwrap_or(usize::MAX)
     }
 
     /// The widest input or output of any layer: the scratch length [`Int8Model::predict`] needs.
@@ -173,15 +173,15 @@ const fn padded(n: usize) -> usize {
     n.next_multiple_of(4)
 }
 
-/// Bytes of the int8 parameter section for `layers` (in `u64`: a header can ask for more
-/// than a 32-bit address space).
-pub(crate) fn params_len(layers: &[LayerSpec]) -> u64 {
-    let count = layers.len();
-    layers.iter().enumerate().fold(8, |sum, (index, spec)| {
-        let out = u64::from(spec.outputs);
-        let tail = if index + 1 == count { 4 * out } else { 4 * out + 12 };
-        sum + (spec.weight_count() as u64).next_multiple_of(4) + 4 * out + tail
-    })
+/// Bytes of the int8 parameter section before its layers: the input tensor.
+pub(crate) const INPUT_TENSOR_BYTES: u64 = 8;
+
+/// Bytes one layer takes in the int8 parameter section (the last layer has dequantization
+/// scales where the others have requantizers and an output tensor).
+pub(crate) fn layer_bytes(spec: &LayerSpec, last: bool) -> u64 {
+    let out = u64::from(spec.outputs);
+    let tail = if last { 4 * out } else { 4 * out + 12 };
+    (spec.weight_count() as u64).next_multiple_of(4) + 4 * out + tail
 }
 
 /// A cursor over the int8 parameter section, handing out byte slices in layout order.
@@ -238,7 +238,7 @@ pub(crate) struct RawModel<'a> {
 }
 
 impl<'a> RawModel<'a> {
-    /// Splits `params` (exactly [`params_len`] bytes for `layers`) into its sections.
+    /// Splits `params` (exactly the int8 section for `layers`) into its sections.
     pub(crate) fn split(params: &'a [u8], layers: &[LayerSpec]) -> Option<RawModel<'a>> {
         let mut cursor = Cursor { bytes: params };
         let input_scale = cursor.word()?;

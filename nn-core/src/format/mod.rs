@@ -195,11 +195,7 @@ impl Layout {
         let outputs = layers.last().map_or(0, |l| u64::from(l.outputs));
         let body = header_len.next_multiple_of(4) as u64;
         let params_start = body + if header.normalized { 8 * inputs } else { 0 };
-        let vectors_start = params_start
-            + match kind {
-                ModelKind::F32 => 4 * layers.iter().map(|l| l.param_count() as u64).sum::<u64>(),
-                ModelKind::Int8 => int8::params_len(layers),
-            };
+        let vectors_start = params_start + params_bytes(kind, layers);
         let crc_start = vectors_start + 4 * u64::from(header.test_vectors) * (inputs + outputs);
         let total = crc_start + 4;
         // Every offset is at most `total`, so at most `max_len`: the casts are exact.
@@ -217,6 +213,22 @@ impl Layout {
     fn total(&self) -> usize {
         self.crc_start + 4
     }
+}
+
+/// Bytes of the parameter section of a file of `kind` with `layers` (in `u64`: a header can
+/// ask for more than a 32-bit address space).
+fn params_bytes(kind: ModelKind, layers: &[LayerSpec]) -> u64 {
+    let last = layers.len().saturating_sub(1);
+    let start = match kind {
+        ModelKind::F32 => 0,
+        ModelKind::Int8 => int8::INPUT_TENSOR_BYTES,
+    };
+    layers.iter().enumerate().fold(start, |sum, (index, spec)| {
+        sum + match kind {
+            ModelKind::F32 => 4 * spec.param_count() as u64,
+            ModelKind::Int8 => int8::layer_bytes(spec, index == last),
+        }
+    })
 }
 
 /// `f32` values stored little-endian in bytes, read without any alignment requirement.
