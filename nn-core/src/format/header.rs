@@ -12,9 +12,7 @@ use super::{Error, FORMAT_VERSION, MAGIC, MAX_NAME_LEN, Name, WireHeader};
 use crate::activation::Activation;
 use crate::view::{LayerSpec, MAX_LAYERS};
 
-/// Why a header does not decode: 12 bytes where [`Error`] takes 40 on a 32-bit board, and
-/// moving an `Error` through every field's `Result` costs the loader 1 KB of flash in
-/// memcpy calls (measured).
+/// Why a header does not decode.
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     /// The bytes end inside the header.
@@ -44,27 +42,35 @@ impl Fault {
     }
 }
 
-/// A position in the bytes being decoded.
+/// A position in the bytes being decoded, and why decoding stopped if it did.
+///
+/// Reads return `Option` and leave the reason in `fault`: an `Option` of a field comes back
+/// in registers, where a `Result` carrying the reason went through memory at every field
+/// (the reader took twice the flash on a board).
 struct Reader<'a> {
     bytes: &'a [u8],
+    fault: Fault,
 }
 
 impl<'a> Reader<'a> {
+    /// `None`, having noted `fault` as the reason.
+    fn fail<T>(&mut self, fault: Fault) -> Option<T> {
+        self.fault = fault;
+        None
+    }
+
     /// The next `n` bytes.
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
-        if n > self.bytes.len() {
-            return Err(Fault::Truncated);
-        }
-        let (taken, rest) = self.bytes.split_at(n);
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let Some((taken, rest)) = self.bytes.split_at_checked(n) else {
+            return self.fail(Fault::Truncated);
+        };
         self.bytes = rest;
-        Ok(taken)
+        Some(taken)
     }
 
     /// The next byte.
-    fn byte(&mut self) -> Result<u8, Fault> {
-        let (&first, rest) = self.bytes.split_first().ok_or(Fault::Truncated)?;
-        self.bytes = rest;
-        Ok(first)
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
     }
 
     /// A LEB128 varint of an unsigned integer of `bits` bits (16 or 32), as postcard reads
@@ -72,7 +78,7 @@ impl<'a> Reader<'a> {
     /// beyond `bits`, and the value must end within them. Not inlined: one copy serves every
     /// field (inlined with constant widths, the compiler unrolls it into each).
     #[inline(never)]
-    fn varint(&mut self, bits: u32) -> Result<u32, Fault> {
+    fn varint(&mut self, bits: u32) -> Option<u32> {
         let mut value = 0;
         let mut shift = 0;
         loop {
@@ -83,41 +89,42 @@ impl<'a> Reader<'a> {
             }
             value |= payload << shift;
             if byte & 0x80 == 0 {
-                return Ok(value);
+                return Some(value);
             }
             shift += 7;
             if shift >= bits {
                 break;
             }
         }
-        Err(Fault::Malformed("bad varint"))
+        self.fail(Fault::Malformed("bad varint"))
     }
 
-    fn u16(&mut self) -> Result<u16, Fault> {
+    fn u16(&mut self) -> Option<u16> {
         // `varint(16)` never returns more than 16 bits.
         self.varint(16).map(|v| v as u16)
     }
 
     /// A length or an enum variant index (postcard writes `usize` and `u32` alike).
-    fn index(&mut self) -> Result<usize, Fault> {
+    fn index(&mut self) -> Option<usize> {
         self.varint(32).map(|v| v as usize)
     }
 
-    fn bool(&mut self) -> Result<bool, Fault> {
+    fn bool(&mut self) -> Option<bool> {
         match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Fault::Malformed("bad bool")),
+            0 => Some(false),
+            1 => Some(true),
+            _ => self.fail(Fault::Malformed("bad bool")),
         }
     }
 
-    fn layer(&mut self) -> Result<LayerSpec, Fault> {
+    fn layer(&mut self) -> Option<LayerSpec> {
         let inputs = self.u16()?;
         let outputs = self.u16()?;
-        let activation = *Activation::ALL
-            .get(self.index()?)
-            .ok_or(Fault::Malformed("unknown activation"))?;
-        Ok(LayerSpec {
+        let index = self.index()?;
+        let Some(&activation) = Activation::ALL.get(index) else {
+            return self.fail(Fault::Malformed("unknown activation"));
+        };
+        Some(LayerSpec {
             inputs,
             outputs,
             activation,
@@ -125,39 +132,44 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes the preamble then the header at the start of `bytes` (a whole file): returns the
-/// format version, the header, and the number of bytes both took.
+/// Decodes the preamble then the header at the start of `bytes` (a whole file) into
+/// `header`: returns the format version and the number of bytes both took.
 ///
 /// # Errors
 /// [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::Truncated`],
 /// [`Error::MalformedHeader`], [`Error::TooManyLayers`].
 pub(super) fn read<'a>(bytes: &'a [u8], header: &mut WireHeader<'a>) -> Result<(u16, usize), Error> {
-    read_header(&mut Reader { bytes }, header).map_err(|fault| fault.into_error(bytes.len()))
+    let mut reader = Reader {
+        bytes,
+        fault: Fault::Truncated,
+    };
+    read_header(&mut reader, header)
+        .map(|version| (version, bytes.len() - reader.bytes.len()))
+        .ok_or_else(|| reader.fault.into_error(bytes.len()))
 }
 
-/// [`read`], with the reader's own small errors.
-fn read_header<'a>(reader: &mut Reader<'a>, header: &mut WireHeader<'a>) -> Result<(u16, usize), Fault> {
-    let file_len = reader.bytes.len();
+/// [`read`], returning the version, or `None` with the reason in `reader.fault`.
+fn read_header<'a>(reader: &mut Reader<'a>, header: &mut WireHeader<'a>) -> Option<u16> {
     let magic = reader.take(4)?;
     if magic != MAGIC {
-        return Err(Fault::BadMagic([magic[0], magic[1], magic[2], magic[3]]));
+        return reader.fail(Fault::BadMagic([magic[0], magic[1], magic[2], magic[3]]));
     }
     let version = reader.u16()?;
     if !(1..=FORMAT_VERSION).contains(&version) {
-        return Err(Fault::UnsupportedVersion(version));
+        return reader.fail(Fault::UnsupportedVersion(version));
     }
     let name_len = reader.index()?;
     if name_len > MAX_NAME_LEN {
-        return Err(Fault::Malformed("the name is longer than 32 bytes"));
+        return reader.fail(Fault::Malformed("the name is longer than 32 bytes"));
     }
     let name = reader.take(name_len)?;
     if !is_utf8(name) {
-        return Err(Fault::Malformed("name is not UTF-8"));
+        return reader.fail(Fault::Malformed("name is not UTF-8"));
     }
     let kind = reader.byte()?;
     let count = reader.index()?;
     if count > MAX_LAYERS {
-        return Err(Fault::TooManyLayers(count));
+        return reader.fail(Fault::TooManyLayers(count));
     }
     header.name = Name(name);
     header.kind = kind;
@@ -168,7 +180,7 @@ fn read_header<'a>(reader: &mut Reader<'a>, header: &mut WireHeader<'a>) -> Resu
     }
     header.normalized = reader.bool()?;
     header.test_vectors = reader.u16()?;
-    Ok((version, file_len - reader.bytes.len()))
+    Some(version)
 }
 
 /// True if `bytes` is well-formed UTF-8: exactly what `core::str::from_utf8` accepts
