@@ -230,61 +230,56 @@ enum RawStage<'a> {
     },
 }
 
-/// The int8 parameter section split into its parts: the input tensor and each layer.
+/// The int8 parameter section: its input tensor, and its layers read one at a time.
+///
+/// Layer by layer rather than all at once: a board checks and borrows them in place,
+/// where collecting up to [`MAX_LAYERS`] of them and moving the collection cost 1 KB of
+/// flash in `memcpy` (measured).
 pub(crate) struct RawModel<'a> {
     input_scale: [u8; 4],
     input_zero_point: [u8; 4],
-    layers: heapless::Vec<RawLayer<'a>, MAX_LAYERS>,
+    /// The layers' sections, after the input tensor.
+    layers: &'a [u8],
 }
 
 impl<'a> RawModel<'a> {
-    /// Splits `params` (exactly the int8 section for `layers`) into its sections.
-    pub(crate) fn split(params: &'a [u8], layers: &[LayerSpec]) -> Option<RawModel<'a>> {
+    /// The section `params` (the int8 section for a file's layers), or `None` if it is too
+    /// short for the input tensor.
+    pub(crate) fn split(params: &'a [u8]) -> Option<RawModel<'a>> {
         let mut cursor = Cursor { bytes: params };
-        let input_scale = cursor.word()?;
-        let input_zero_point = cursor.word()?;
-        let mut raw = heapless::Vec::new();
-        for (index, &spec) in layers.iter().enumerate() {
-            let out = usize::from(spec.outputs);
-            let weights = cursor.bytes_padded(spec.weight_count())?;
-            let bias = cursor.words(out)?;
-            let stage = if index + 1 == layers.len() {
-                RawStage::Dequantize {
-                    scale: cursor.words(out)?,
-                }
-            } else {
-                RawStage::Requantize {
-                    multiplier: cursor.words(out)?,
-                    shift: cursor.word()?,
-                    scale: cursor.word()?,
-                    zero_point: cursor.word()?,
-                }
-            };
-            raw.push(RawLayer {
-                spec,
-                weights,
-                bias,
-                stage,
-            })
-            .ok()?;
-        }
         Some(RawModel {
-            input_scale,
-            input_zero_point,
-            layers: raw,
+            input_scale: cursor.word()?,
+            input_zero_point: cursor.word()?,
+            layers: cursor.bytes,
         })
+    }
+
+    /// Each of `specs`' layers in order: its parts, or `None` (and nothing after it) if the
+    /// section ends before them.
+    fn layers<'s>(&self, specs: &'s [LayerSpec]) -> impl Iterator<Item = Option<RawLayer<'a>>> + 's
+    where
+        'a: 's,
+    {
+        let mut cursor = Cursor { bytes: self.layers };
+        let last = specs.len().saturating_sub(1);
+        specs
+            .iter()
+            .enumerate()
+            .map(move |(index, &spec)| RawLayer::read(&mut cursor, spec, index == last))
     }
 
     /// Checks every quantization value: scales finite and positive, zero points in int8,
     /// multipliers positive, shifts at most [`MAX_SHIFT`], hidden activations that int8 has.
-    pub(crate) fn check(&self) -> Result<(), Error> {
+    /// [`Error::Truncated`] (with `len` the section's) if the section is short.
+    pub(crate) fn check(&self, specs: &[LayerSpec]) -> Result<(), Error> {
         check_tensor(
             f32::from_le_bytes(self.input_scale),
             i32::from_le_bytes(self.input_zero_point),
             Location::InputScale,
             Location::InputZeroPoint,
         )?;
-        for (layer, raw) in self.layers.iter().enumerate() {
+        for (layer, raw) in self.layers(specs).enumerate() {
+            let raw = raw.ok_or(self.truncated())?;
             match &raw.stage {
                 RawStage::Requantize {
                     multiplier,
@@ -312,13 +307,22 @@ impl<'a> RawModel<'a> {
         Ok(())
     }
 
+    fn truncated(&self) -> Error {
+        Error::Truncated {
+            len: self.layers.len(),
+            needed: None,
+        }
+    }
+
     /// The model as typed slices, borrowed in place.
     ///
     /// # Errors
-    /// [`Error::Misaligned`] if the section does not start at a 4-byte aligned address.
-    pub(crate) fn borrow(&self) -> Result<Int8Model<'a>, Error> {
+    /// [`Error::Misaligned`] if the section does not start at a 4-byte aligned address;
+    /// [`Error::Truncated`] if it is short (never for a checked file).
+    pub(crate) fn borrow(&self, specs: &[LayerSpec]) -> Result<Int8Model<'a>, Error> {
         let mut layers = heapless::Vec::new();
-        for raw in &self.layers {
+        for raw in self.layers(specs) {
+            let raw = raw.ok_or(self.truncated())?;
             let stage = match raw.stage {
                 RawStage::Requantize {
                     multiplier,
@@ -344,7 +348,7 @@ impl<'a> RawModel<'a> {
                 bias: aligned(raw.bias)?,
                 stage,
             };
-            // `split` made at most MAX_LAYERS layers.
+            // A file holds at most MAX_LAYERS layers.
             layers.push(layer).map_err(|_| Error::TooManyLayers {
                 count: MAX_LAYERS + 1,
             })?;
@@ -355,6 +359,34 @@ impl<'a> RawModel<'a> {
                 zero_point: i32::from_le_bytes(self.input_zero_point),
             },
             layers,
+        })
+    }
+}
+
+impl<'a> RawLayer<'a> {
+    /// The parts of a layer of shape `spec` at the cursor (the last layer has dequantization
+    /// scales, the others requantizers and an output tensor), or `None` if the bytes end.
+    fn read(cursor: &mut Cursor<'a>, spec: LayerSpec, last: bool) -> Option<RawLayer<'a>> {
+        let out = usize::from(spec.outputs);
+        let weights = cursor.bytes_padded(spec.weight_count())?;
+        let bias = cursor.words(out)?;
+        let stage = if last {
+            RawStage::Dequantize {
+                scale: cursor.words(out)?,
+            }
+        } else {
+            RawStage::Requantize {
+                multiplier: cursor.words(out)?,
+                shift: cursor.word()?,
+                scale: cursor.word()?,
+                zero_point: cursor.word()?,
+            }
+        };
+        Some(RawLayer {
+            spec,
+            weights,
+            bias,
+            stage,
         })
     }
 }

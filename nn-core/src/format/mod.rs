@@ -544,13 +544,15 @@ impl<'a> WeightFile<'a> {
         N::borrow_params(&mut params).ok_or(misaligned)
     }
 
-    /// The int8 parameter section in parts, or `None` for an f32 file.
+    /// The int8 parameter section, or `None` for an f32 file.
     fn int8_raw(&self) -> Option<int8::RawModel<'a>> {
         if self.kind != ModelKind::Int8 {
             return None;
         }
-        let params = &self.bytes[self.layout.params_start..self.layout.vectors_start];
-        int8::RawModel::split(params, self.header.layers.as_slice())
+        int8::RawModel::split(
+            self.bytes
+                .get(self.layout.params_start..self.layout.vectors_start)?,
+        )
     }
 
     /// The int8 network as slices borrowed from the file (for run-time shapes, e.g. on the
@@ -565,7 +567,7 @@ impl<'a> WeightFile<'a> {
                 found: self.kind,
                 expected: ModelKind::Int8,
             })?
-            .borrow()
+            .borrow(self.header.layers.as_slice())
     }
 
     /// The typed int8 network `N`'s layers borrowed from the file, with its input tensor.
@@ -623,7 +625,7 @@ impl<'a> WeightFile<'a> {
                     len: self.bytes.len(),
                     needed: Some(self.layout.total()),
                 })?
-                .check()?;
+                .check(self.header.layers.as_slice())?;
         }
         Ok(())
     }
