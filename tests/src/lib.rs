@@ -32,16 +32,42 @@ static BUILD: Mutex<()> = Mutex::new(());
 /// # Panics
 /// If the build fails.
 pub fn firmware(target: &str) -> PathBuf {
+    build_firmware(target, &[], "target")
+}
+
+/// Builds the firmware for f32 files only (`--no-default-features`: nn-core's int8 loader
+/// left out, the configuration of the 4 KB loader) for `target`, in a target directory of
+/// its own, and returns its ELF.
+///
+/// # Panics
+/// If the build fails.
+pub fn firmware_f32_only(target: &str) -> PathBuf {
+    build_firmware(target, &["--no-default-features"], "target/f32-only")
+}
+
+fn build_firmware(target: &str, args: &[&str], target_dir: &str) -> PathBuf {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = root().join("firmware-example");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "--target", target])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            target,
+            "--target-dir",
+            target_dir,
+        ])
+        .args(args)
         .current_dir(&dir)
         .env_remove("CARGO_TARGET_DIR")
         .status()
         .expect("run cargo");
-    assert!(status.success(), "building the firmware for {target} failed");
-    dir.join("target").join(target).join("release/firmware-example")
+    assert!(
+        status.success(),
+        "building the firmware for {target} {args:?} failed"
+    );
+    dir.join(target_dir).join(target).join("release/firmware-example")
 }
 
 /// What a firmware run printed and how it ended.

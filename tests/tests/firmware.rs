@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use host_trainer::{Dataset, Rng, Synthetic, Table, Task};
-use integration_tests::{TARGETS, firmware, quantize_and_write, run_firmware, scratch, train_and_write};
+use integration_tests::{
+    TARGETS, firmware, firmware_f32_only, quantize_and_write, run_firmware, scratch, train_and_write,
+};
 use nn_core::Loss;
 
 fn sine_model(dir: &std::path::Path) -> std::path::PathBuf {
@@ -272,5 +274,18 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
             "{target}:\n{}",
             run.output
         );
-    }
+    } // A firmware built for f32 files only runs the f32 model bit for bit and refuses the
+    // int8 one, saying why.
+    let elf = firmware_f32_only("thumbv7em-none-eabihf");
+    let run = run_firmware(&elf, Some(&sine_f32));
+    assert_parity(&run, "f32-only", "sine-f32", "4");
+    assert_eq!(run.field("BENCH", "kind"), "f32");
+    let run = run_firmware(&elf, Some(&sine));
+    assert_eq!(run.code, Some(1), "{}", run.output);
+    assert!(
+        run.output
+            .contains("error: model kind 1 is not supported by this build (0 = f32; int8 files need nn-core's int8 feature)"),
+        "{}",
+        run.output
+    );
 }
