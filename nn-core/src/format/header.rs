@@ -4,9 +4,10 @@
 //! The encoder writes them with postcard and serde; this reader decodes the same bytes the
 //! way postcard 1.x does (LEB128 varints with postcard's overflow rule, bools as 0 or 1,
 //! enums as a varint variant index, strings and sequences as a varint length then the items),
-//! in about a tenth of the flash serde's generated decoder takes on a board: the loader is
-//! meant to fit in 4 KB. A unit test holds the two decoders to the same answers on valid
-//! headers and on random corruptions of them.
+//! in about 0.7 KB of a board's flash where serde's generated decoder and
+//! `core::str::from_utf8` took about 2.3: the loader is meant to fit in 4 KB. A unit test
+//! holds the two decoders to the same answers on valid headers and on random corruptions of
+//! them.
 
 use super::{Error, FORMAT_VERSION, MAGIC, MAX_NAME_LEN, Name, WireHeader};
 use crate::activation::Activation;
