@@ -95,7 +95,7 @@ mod size_probe {
         let y = file.borrow_int8::<Sine>().map(|net| net.predict(&x));
         // As for a file that does not parse: a refusal is `false`, what it says is not kept
         // (printing it is not model code).
-        y.map(|y| core::hint::black_box(y)).is_ok()
+        y.map(core::hint::black_box).is_ok()
     }
 }
 
