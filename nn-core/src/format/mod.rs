@@ -438,9 +438,8 @@ impl<'a> WeightFile<'a> {
         if !self.header.normalized {
             return None;
         }
-        let n = self.input_len() * 4;
-        let section = &self.bytes[self.layout.body..self.layout.params_start];
-        let (offset, scale) = section.split_at(n);
+        let section = self.bytes.get(self.layout.body..self.layout.params_start)?;
+        let (offset, scale) = section.split_at_checked(self.input_len() * 4)?;
         Some(Normalization {
             offset: F32Bytes(offset),
             scale: F32Bytes(scale),
@@ -450,7 +449,11 @@ impl<'a> WeightFile<'a> {
     /// All parameters, layer after layer (weights then bias), of an f32 file (for an int8
     /// file, its parameter section's bytes read as f32: see [`WeightFile::int8_model`]).
     pub fn params(&self) -> F32Bytes<'a> {
-        F32Bytes(&self.bytes[self.layout.params_start..self.layout.vectors_start])
+        F32Bytes(
+            self.bytes
+                .get(self.layout.params_start..self.layout.vectors_start)
+                .unwrap_or_default(),
+        )
     }
 
     /// Number of test vectors.
@@ -465,8 +468,8 @@ impl<'a> WeightFile<'a> {
         }
         let (inputs, outputs) = (self.input_len() * 4, self.output_len() * 4);
         let start = self.layout.vectors_start + index * (inputs + outputs);
-        let vector = &self.bytes[start..start + inputs + outputs];
-        let (input, output) = vector.split_at(inputs);
+        let vector = self.bytes.get(start..start + inputs + outputs)?;
+        let (input, output) = vector.split_at_checked(inputs)?;
         Some((F32Bytes(input), F32Bytes(output)))
     }
 
@@ -603,7 +606,8 @@ impl<'a> WeightFile<'a> {
         ];
         for section in sections {
             let start = section.start;
-            for (k, word) in self.bytes[section].chunks_exact(4).enumerate() {
+            let words = self.bytes.get(section).unwrap_or_default().chunks_exact(4);
+            for (k, word) in words.enumerate() {
                 let value = f32::from_le_bytes([word[0], word[1], word[2], word[3]]);
                 if let Some(value) = NonFiniteValue::of(value) {
                     return Err(Error::NonFinite {
