@@ -648,7 +648,9 @@ impl<'a> WeightFile<'a> {
         }
         if offset >= self.layout.vectors_start {
             let index = (offset - self.layout.vectors_start) / 4;
-            let (vector, index) = (index / (inputs + outputs), index % (inputs + outputs));
+            // Never zero in a checked file (no layer is empty); `max` spares a panic path.
+            let per_vector = (inputs + outputs).max(1);
+            let (vector, index) = (index / per_vector, index % per_vector);
             return match index.checked_sub(inputs) {
                 None => Location::TestInput { vector, index },
                 Some(index) => Location::TestOutput { vector, index },
