@@ -45,6 +45,25 @@ pub fn firmware_f32_only(target: &str) -> PathBuf {
     build_firmware(target, &["--no-default-features"], "target/f32-only")
 }
 
+/// Builds a size probe of the firmware (`--features size-f32` or `size-int8`: it only
+/// loads, checks and runs the sine model; `all_kinds` false leaves nn-core's int8 loader
+/// out) for `target`, in the target directory `scripts/firmware-size.sh` uses, and returns
+/// its ELF.
+///
+/// # Panics
+/// If the build fails.
+pub fn size_probe(target: &str, feature: &str, all_kinds: bool) -> PathBuf {
+    let (args, dir): (&[&str], String) = if all_kinds {
+        (&["--features", feature], format!("target/{feature}"))
+    } else {
+        (
+            &["--no-default-features", "--features", feature],
+            format!("target/{feature}-only"),
+        )
+    };
+    build_firmware(target, args, &dir)
+}
+
 fn build_firmware(target: &str, args: &[&str], target_dir: &str) -> PathBuf {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = root().join("firmware-example");

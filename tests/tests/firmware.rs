@@ -6,7 +6,8 @@
 
 use host_trainer::{Dataset, Rng, Synthetic, Table, Task};
 use integration_tests::{
-    TARGETS, firmware, firmware_f32_only, quantize_and_write, run_firmware, scratch, train_and_write,
+    TARGETS, firmware, firmware_f32_only, quantize_and_write, run_firmware, scratch, size_probe,
+    train_and_write,
 };
 use nn_core::Loss;
 
@@ -288,4 +289,32 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
         "{}",
         run.output
     );
+}
+
+/// The model code -- loading, validating and running a model, f32 or int8, with or without
+/// the int8 loader -- has no panic path at all: the size probes, which hold nothing else,
+/// link no panic function on either core.
+#[test]
+fn the_model_code_has_no_panic_path() {
+    for target in TARGETS {
+        for (feature, all_kinds) in [("size-f32", false), ("size-f32", true), ("size-int8", true)] {
+            let elf = size_probe(target, feature, all_kinds);
+            let out = std::process::Command::new("arm-none-eabi-nm")
+                .arg("-C")
+                .arg(&elf)
+                .output()
+                .expect("run arm-none-eabi-nm (Debian: binutils-arm-none-eabi)");
+            assert!(out.status.success(), "nm {}", elf.display());
+            let symbols = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                symbols.contains("nn_core::format"),
+                "{target} {feature}: not a probe?"
+            );
+            let panics: Vec<&str> = symbols.lines().filter(|l| l.contains("panic")).collect();
+            assert!(
+                panics.is_empty(),
+                "{target} {feature} (int8 loader: {all_kinds}) can panic: {panics:?}"
+            );
+        }
+    }
 }

@@ -198,7 +198,7 @@ impl<'a> Cursor<'a> {
 
     /// `n` one-byte values and the padding after them.
     fn bytes_padded(&mut self, n: usize) -> Option<&'a [u8]> {
-        Some(&self.take(padded(n))?[..n])
+        self.take(padded(n))?.get(..n)
     }
 
     fn words(&mut self, n: usize) -> Option<&'a [u8]> {
