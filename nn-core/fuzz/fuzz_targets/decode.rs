@@ -1,6 +1,7 @@
 //! Feeds arbitrary bytes to the weight-file decoder and, when a file is accepted, to every
-//! accessor and to typed loads: nothing may panic, and a file that loads must re-encode to
-//! a file that decodes to the same contents.
+//! accessor and to typed loads: nothing may panic, a file that loads must re-encode to a
+//! file that decodes to the same contents, and its header must be what postcard's own
+//! decoder reads (nn-core reads it with a small decoder of its own).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -43,8 +44,43 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
+/// The preamble and header as serde and postcard decode them.
+#[derive(serde::Deserialize)]
+struct ReferencePreamble {
+    magic: [u8; 4],
+    version: u16,
+}
+
+#[derive(serde::Deserialize)]
+struct ReferenceHeader<'a> {
+    name: &'a str,
+    kind: u8,
+    layers: nn_core::LayerList,
+    normalized: bool,
+    test_vectors: u16,
+}
+
+/// An accepted file's header is what postcard reads there.
+fn assert_postcard_reads_the_same(data: &[u8], file: &WeightFile<'_>) {
+    let (preamble, rest) =
+        postcard::take_from_bytes::<ReferencePreamble>(data).expect("postcard reads an accepted preamble");
+    let (header, _) = postcard::take_from_bytes::<ReferenceHeader>(rest).expect("postcard reads an accepted header");
+    assert_eq!(preamble.magic, nn_core::format::MAGIC);
+    assert_eq!(preamble.version, file.version());
+    assert_eq!(header.name, file.name());
+    let kind = match file.kind() {
+        nn_core::ModelKind::F32 => 0,
+        _ => 1,
+    };
+    assert_eq!(header.kind, kind);
+    assert_eq!(&header.layers, file.layers());
+    assert_eq!(header.normalized, file.normalization().is_some());
+    assert_eq!(usize::from(header.test_vectors), file.test_vector_count());
+}
+
 fn check(data: &[u8]) {
     let Ok(file) = WeightFile::parse(data) else { return };
+    assert_postcard_reads_the_same(data, &file);
     let _ = (file.name(), file.layers().to_string(), file.crc(), file.params().iter().count());
     if let Some(norm) = file.normalization() {
         let mut x = vec![1.0; file.input_len()];
