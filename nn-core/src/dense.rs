@@ -57,7 +57,7 @@ pub fn dense_layer(weights: &[f32], bias: &[f32], activation: Activation, x: &[f
 /// Inputs from which [`dense_forward`] steps [`WIDE_STEP`] inputs at a time (on the
 /// Cortex-M4F with the assembly kernel): a full step is the kernel's unit. Measured there:
 /// from 8, sine 1-16-16-1 takes 710 instructions (788 with the narrow loop unrolled whole
-/// by the compiler, and 1.8 KB more code) and digits 64-32-10 4,375.
+/// by the compiler, and 1.8 KB more code) and digits 64-32-10 4,360.
 const WIDE: usize = 8;
 
 /// Inputs per step of the wide loop.
