@@ -314,7 +314,8 @@ impl<'a> WeightFile<'a> {
     ///
     /// # Errors
     /// In the order checked: [`Error::BadMagic`], [`Error::UnsupportedVersion`],
-    /// [`Error::Truncated`], [`Error::MalformedHeader`], [`Error::CrcMismatch`],
+    /// [`Error::Truncated`], [`Error::MalformedHeader`] and [`Error::TooManyLayers`] (a
+    /// header that does not decode), [`Error::CrcMismatch`],
     /// [`Error::UnsupportedModelKind`], the layer-chain errors, [`Error::NonFinite`] and
     /// [`Error::ZeroScale`]; for int8 files [`Error::UnsupportedInt8Activation`],
     /// [`Error::NotPositive`] and [`Error::OutOfRange`] for quantization values.
