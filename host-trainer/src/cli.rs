@@ -607,17 +607,38 @@ fn check_feature_count(file: &Path, features: usize, inputs: usize) -> Result<()
 
 /// A model, its loss, and a labelled data file normalized as the model expects.
 fn load_labelled(args: &LabelledArgs) -> Result<(LoadedModel, Loss, Dataset), Error> {
-    let (model, data, target, loss) = (&args.model, &args.data, &args.target, args.loss);
-    let model = load_model(model)?;
-    let table = Table::read_csv(data)?;
-    let loss = loss.map_or_else(|| Task::default_loss(model.output_activation()), Loss::from);
-    let task = Task::for_loss(loss, model.outputs())?;
-    let mut dataset = Dataset::from_table(&table, target, task)?;
-    check_feature_count(data, dataset.feature_count(), model.inputs())?;
+    let model = load_model(&args.model)?;
+    let loss = args
+        .loss
+        .map_or_else(|| Task::default_loss(model.output_activation()), Loss::from);
+    let mut dataset = read_for_model(&model, &args.data, &args.target, loss)?;
     if let Some(s) = &model.scaling {
         s.apply(&mut dataset);
     }
     Ok((model, loss, dataset))
+}
+
+/// A labelled CSV file for `model` (raw: not yet normalized), its targets read for `loss`.
+fn read_for_model(model: &LoadedModel, data: &Path, target: &str, loss: Loss) -> Result<Dataset, Error> {
+    let table = Table::read_csv(data)?;
+    let task = Task::for_loss(loss, model.outputs())?;
+    let dataset = Dataset::from_table(&table, target, task)?;
+    check_feature_count(data, dataset.feature_count(), model.inputs())?;
+    Ok(dataset)
+}
+
+/// [`read_for_model`] with the model's default loss, raw and normalized.
+fn read_raw_and_normalized(
+    model: &LoadedModel,
+    data: &Path,
+    target: &str,
+) -> Result<(Dataset, Dataset), Error> {
+    let raw = read_for_model(model, data, target, Task::default_loss(model.output_activation()))?;
+    let mut normalized = raw.clone();
+    if let Some(s) = &model.scaling {
+        s.apply(&mut normalized);
+    }
+    Ok((raw, normalized))
 }
 
 fn explain(args: ExplainArgs) -> Result<(), Error> {
@@ -792,28 +813,14 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// A labelled CSV file for `model`: raw and normalized.
-fn read_for_model(model: &LoadedModel, data: &Path, target: &str) -> Result<(Dataset, Dataset), Error> {
-    let table = Table::read_csv(data)?;
-    let loss = Task::default_loss(model.output_activation());
-    let task = Task::for_loss(loss, model.outputs())?;
-    let raw = Dataset::from_table(&table, target, task)?;
-    check_feature_count(data, raw.feature_count(), model.inputs())?;
-    let mut normalized = raw.clone();
-    if let Some(s) = &model.scaling {
-        s.apply(&mut normalized);
-    }
-    Ok((raw, normalized))
-}
-
 fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let model = load_model(&args.model)?;
     let net = model.f32()?;
-    let (raw, calib) = read_for_model(&model, &args.calib, &args.target)?;
+    let (raw, calib) = read_raw_and_normalized(&model, &args.calib, &args.target)?;
     let test = args
         .test
         .as_ref()
-        .map(|path| read_for_model(&model, path, &args.target).map(|(_, normalized)| normalized))
+        .map(|path| read_raw_and_normalized(&model, path, &args.target).map(|(_, normalized)| normalized))
         .transpose()?;
     let qnet = crate::quantize::quantize(net, &calib)?;
     let int8 = qnet.model();
@@ -824,12 +831,13 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let file = export::encode_int8_model(&qnet, &model.name, model.scaling.as_ref(), &golden, &args.out)?;
     let calib_report = crate::quantize::compare(net, &qnet, &calib);
     let test_report = test.as_ref().map(|t| crate::quantize::compare(net, &qnet, t));
-    export::write_all_atomically(&[(args.out.clone(), file.clone())])?;
+    let int8_file_bytes = file.len();
+    export::write_all_atomically(&[(args.out.clone(), file)])?;
     let f32_params = net.params().len() * 4;
     if args.json {
         let json = serde_json::json!({
             "f32_file_bytes": model.file_len,
-            "int8_file_bytes": file.len(),
+            "int8_file_bytes": int8_file_bytes,
             "f32_parameter_bytes": f32_params,
             "int8_parameter_bytes": qnet.parameter_bytes(),
             "calibration": calib_report,
@@ -843,7 +851,7 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
         args.model.display(),
         model.file_len,
         args.out.display(),
-        file.len(),
+        int8_file_bytes,
         qnet.parameter_bytes()
     );
     let metric = if calib_report.classification {

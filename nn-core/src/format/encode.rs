@@ -1,8 +1,6 @@
 //! Writing a network and its metadata as a weight file, into a caller's buffer.
 
-use super::int8::{
-    Int8Model, Int8Stage, check_requantizers, check_scales, check_tensor, hidden_activation_supported,
-};
+use super::int8::{Int8Model, Int8Stage, check_hidden, check_input, check_scales};
 use super::{Error, Layout, Location, MAGIC, ModelKind, Name, Preamble, WireHeader};
 use super::{check_finite, check_layer_chain, crc32};
 use crate::view::{LayerList, LayerView};
@@ -66,12 +64,7 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
         let _ = layers.0.push(layer.spec);
     }
     check_layer_chain(layers.as_slice())?;
-    check_tensor(
-        model.input.scale,
-        model.input.zero_point,
-        Location::InputScale,
-        Location::InputZeroPoint,
-    )?;
+    check_input(model.input)?;
     let last = model.layers.len().saturating_sub(1);
     for (index, layer) in model.layers.iter().enumerate() {
         let outputs = usize::from(layer.spec.outputs);
@@ -83,19 +76,13 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
                 shift,
                 output,
             } if index < last => {
-                if !hidden_activation_supported(layer.spec.activation) {
-                    return Err(Error::UnsupportedInt8Activation {
-                        layer: index,
-                        activation: layer.spec.activation,
-                    });
-                }
                 check_len("requantization multipliers", outputs, multiplier.len())?;
-                check_requantizers(index, multiplier.iter().copied(), u32::from(shift))?;
-                check_tensor(
-                    output.scale,
-                    output.zero_point,
-                    Location::OutputScale { layer: index },
-                    Location::OutputZeroPoint { layer: index },
+                check_hidden(
+                    index,
+                    layer.spec.activation,
+                    multiplier.iter().copied(),
+                    u32::from(shift),
+                    output,
                 )?;
             }
             Int8Stage::Dequantize { scale } if index == last => {

@@ -272,12 +272,7 @@ impl<'a> RawModel<'a> {
     /// multipliers positive, shifts at most [`MAX_SHIFT`], hidden activations that int8 has.
     /// [`Error::Truncated`] (with `len` the section's) if the section is short.
     pub(crate) fn check(&self, specs: &[LayerSpec]) -> Result<(), Error> {
-        check_tensor(
-            f32::from_le_bytes(self.input_scale),
-            i32::from_le_bytes(self.input_zero_point),
-            Location::InputScale,
-            Location::InputZeroPoint,
-        )?;
+        check_input(self.input())?;
         for (layer, raw) in self.layers(specs).enumerate() {
             let raw = raw.ok_or(self.truncated())?;
             match &raw.stage {
@@ -286,25 +281,22 @@ impl<'a> RawModel<'a> {
                     shift,
                     scale,
                     zero_point,
-                } => {
-                    if !hidden_activation_supported(raw.spec.activation) {
-                        return Err(Error::UnsupportedInt8Activation {
-                            layer,
-                            activation: raw.spec.activation,
-                        });
-                    }
-                    check_requantizers(layer, words_i32(multiplier), u32::from_le_bytes(*shift))?;
-                    check_tensor(
-                        f32::from_le_bytes(*scale),
-                        i32::from_le_bytes(*zero_point),
-                        Location::OutputScale { layer },
-                        Location::OutputZeroPoint { layer },
-                    )?;
-                }
-                RawStage::Dequantize { scale } => check_scales(layer, words_f32(scale))?,
+                } => check_hidden(
+                    layer,
+                    raw.spec.activation,
+                    words_i32(multiplier),
+                    u32::from_le_bytes(*shift),
+                    quant_params(*scale, *zero_point),
+                )?,
+                RawStage::Dequantize { scale } => check_scales(layer, super::F32Bytes(scale).iter())?,
             }
         }
         Ok(())
+    }
+
+    /// The input tensor.
+    fn input(&self) -> QuantParams {
+        quant_params(self.input_scale, self.input_zero_point)
     }
 
     fn truncated(&self) -> Error {
@@ -333,10 +325,7 @@ impl<'a> RawModel<'a> {
                     multiplier: aligned(multiplier)?,
                     // Checked to be at most MAX_SHIFT.
                     shift: u32::from_le_bytes(shift) as u8,
-                    output: QuantParams {
-                        scale: f32::from_le_bytes(scale),
-                        zero_point: i32::from_le_bytes(zero_point),
-                    },
+                    output: quant_params(scale, zero_point),
                 },
                 RawStage::Dequantize { scale } => Int8Stage::Dequantize {
                     scale: aligned(scale)?,
@@ -354,10 +343,7 @@ impl<'a> RawModel<'a> {
             })?;
         }
         Ok(Int8Model {
-            input: QuantParams {
-                scale: f32::from_le_bytes(self.input_scale),
-                zero_point: i32::from_le_bytes(self.input_zero_point),
-            },
+            input: self.input(),
             layers,
         })
     }
@@ -403,25 +389,47 @@ fn words_i32(bytes: &[u8]) -> impl Iterator<Item = i32> + '_ {
         .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn words_f32(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+/// A tensor's scale and zero point as a file stores them.
+fn quant_params(scale: [u8; 4], zero_point: [u8; 4]) -> QuantParams {
+    QuantParams {
+        scale: f32::from_le_bytes(scale),
+        zero_point: i32::from_le_bytes(zero_point),
+    }
+}
+
+/// The first layer's input tensor: scale finite and positive, zero point an int8.
+pub(crate) fn check_input(input: QuantParams) -> Result<(), Error> {
+    check_tensor(input, Location::InputScale, Location::InputZeroPoint)
+}
+
+/// A hidden layer's quantization: an activation int8 applies as a clamp, its requantizers,
+/// its output tensor.
+pub(crate) fn check_hidden(
+    layer: usize,
+    activation: Activation,
+    multipliers: impl IntoIterator<Item = i32>,
+    shift: u32,
+    output: QuantParams,
+) -> Result<(), Error> {
+    if !hidden_activation_supported(activation) {
+        return Err(Error::UnsupportedInt8Activation { layer, activation });
+    }
+    check_requantizers(layer, multipliers, shift)?;
+    check_tensor(
+        output,
+        Location::OutputScale { layer },
+        Location::OutputZeroPoint { layer },
+    )
 }
 
 /// A tensor's scale must be finite and positive, its zero point an int8.
-pub(crate) fn check_tensor(
-    scale: f32,
-    zero_point: i32,
-    scale_at: Location,
-    zero_point_at: Location,
-) -> Result<(), Error> {
-    check_positive(scale, scale_at)?;
-    check_range(i64::from(zero_point), -128, 127, zero_point_at)
+fn check_tensor(tensor: QuantParams, scale_at: Location, zero_point_at: Location) -> Result<(), Error> {
+    check_positive(tensor.scale, scale_at)?;
+    check_range(i64::from(tensor.zero_point), -128, 127, zero_point_at)
 }
 
 /// Every multiplier positive, the shift at most [`MAX_SHIFT`].
-pub(crate) fn check_requantizers(
+fn check_requantizers(
     layer: usize,
     multipliers: impl IntoIterator<Item = i32>,
     shift: u32,

@@ -607,16 +607,8 @@ impl<'a> WeightFile<'a> {
         ];
         for section in sections {
             let start = section.start;
-            let words = self.bytes.get(section).unwrap_or_default().chunks_exact(4);
-            for (k, word) in words.enumerate() {
-                let value = f32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-                if let Some(value) = NonFiniteValue::of(value) {
-                    return Err(Error::NonFinite {
-                        location: self.locate(start + 4 * k),
-                        value,
-                    });
-                }
-            }
+            let values = F32Bytes(self.bytes.get(section).unwrap_or_default());
+            check_finite(values.iter(), |k| self.locate(start + 4 * k))?;
         }
         if let Some(norm) = self.normalization()
             && let Some(feature) = norm.scale.iter().position(|s| s == 0.0)
