@@ -33,6 +33,10 @@ pub trait Vector: Copy + Debug + PartialEq + AsRef<[f32]> + AsMut<[f32]> {
     fn zeroed() -> Self;
     /// The int8 vector of zeros.
     fn zeroed_int8() -> Self::Int8;
+    /// `values` seen as this vector, if it has [`Vector::LEN`] elements (no copy).
+    fn from_slice(values: &[f32]) -> Option<&Self>;
+    /// `values` seen as this vector, writable, if it has [`Vector::LEN`] elements.
+    fn from_slice_mut(values: &mut [f32]) -> Option<&mut Self>;
 }
 
 impl<const N: usize> Vector for [f32; N] {
@@ -43,6 +47,12 @@ impl<const N: usize> Vector for [f32; N] {
     }
     fn zeroed_int8() -> [i8; N] {
         [0; N]
+    }
+    fn from_slice(values: &[f32]) -> Option<&Self> {
+        values.try_into().ok()
+    }
+    fn from_slice_mut(values: &mut [f32]) -> Option<&mut Self> {
+        values.try_into().ok()
     }
 }
 

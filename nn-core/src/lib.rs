@@ -16,6 +16,9 @@
 //! - int8 inference ([`quant`], [`int8`]): integer-only, bit for bit the same on every
 //!   target; int8 files ([`encode_int8`], model kind int8) borrowed as typed networks
 //!   ([`WeightFile::borrow_int8`]) or seen with run-time shapes ([`Int8Model`]).
+//! - Any file on a board without a rebuild: [`runtime`] runs a weight file of either kind
+//!   with the shapes its header gives, in scratch of a capacity fixed at build time; every
+//!   form (typed f32, typed int8, run-time) is a [`Model`].
 //! - On-device learning: [`finetune`] (SGD on the biases and last layer, say) and
 //!   [`store`] (weight files in two NOR-flash slots, safe against power cuts).
 //!
@@ -69,7 +72,9 @@ pub mod int8;
 pub mod layer;
 pub mod loss;
 pub mod math;
+pub mod model;
 pub mod quant;
+pub mod runtime;
 pub mod store;
 pub mod view;
 
@@ -83,6 +88,7 @@ pub use init::Init;
 pub use int8::{Int8DenseRef, Int8Finish, Int8Forward, Int8Network, Int8OutputRef};
 pub use layer::{Dense, DenseCache, DenseRef, GradientOf, Layer, Trainable, Vector};
 pub use loss::{Loss, loss_and_delta};
+pub use model::{Model, Path};
 pub use view::{
     LayerList, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, MAX_LAYERS, predict_view,
     widest_layer,

@@ -58,6 +58,16 @@ impl LayerList {
     pub fn param_count(&self) -> usize {
         self.0.iter().map(LayerSpec::param_count).sum()
     }
+
+    /// The widest input or output of any layer (0 with no layers): what a run-time path's
+    /// buffers must hold.
+    pub fn widest(&self) -> usize {
+        self.0
+            .iter()
+            .map(|l| usize::from(l.inputs.max(l.outputs)))
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 impl fmt::Display for LayerList {
@@ -133,15 +143,27 @@ pub fn predict_view<'s>(
     scratch_a: &'s mut [f32],
     scratch_b: &'s mut [f32],
 ) -> Option<&'s [f32]> {
+    let layers = (0..net.layer_count()).map_while(|index| net.layer(index));
+    forward_layers(layers, input, scratch_a, scratch_b)
+}
+
+/// The forward pass over `layers`, first to last, with run-time shapes: `input` is copied
+/// into `scratch_a`, and each layer writes its output into the other buffer. Returns the
+/// last layer's output (inside one of the buffers), or `None` if there is no layer,
+/// `input` is not the first layer's width, a buffer is too short, or the layers do not
+/// chain. [`predict_view`] and the run-time path ([`crate::runtime`]) both run this.
+#[inline]
+pub fn forward_layers<'s, 'l>(
+    layers: impl IntoIterator<Item = LayerParams<'l>>,
+    input: &[f32],
+    scratch_a: &'s mut [f32],
+    scratch_b: &'s mut [f32],
+) -> Option<&'s [f32]> {
     let (mut current, mut next) = (scratch_a, scratch_b);
-    let first = net.layer(0)?;
-    if input.len() != usize::from(first.spec.inputs) {
-        return None;
-    }
     current.get_mut(..input.len())?.copy_from_slice(input);
     let mut width = input.len();
-    for index in 0..net.layer_count() {
-        let layer = net.layer(index)?;
+    let mut any = false;
+    for layer in layers {
         let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
         if inputs != width || layer.weights.len() != inputs * outputs || layer.bias.len() != outputs {
             return None;
@@ -156,8 +178,9 @@ pub fn predict_view<'s>(
         );
         core::mem::swap(&mut current, &mut next);
         width = outputs;
+        any = true;
     }
-    current.get(..width)
+    if any { current.get(..width) } else { None }
 }
 
 /// The widest input or output of any layer: the scratch length [`predict_view`] needs.

@@ -199,6 +199,40 @@ fn int8_files_round_trip_and_typed_and_view_forwards_agree_bit_for_bit() {
     }
 }
 
+/// The run-time path runs int8 files bit for bit as the typed int8 network, through the
+/// one model interface, and says so.
+#[test]
+fn the_run_time_path_runs_int8_files_bit_for_bit_as_the_typed_network() {
+    use nn_core::runtime::{RunTime, Scratch};
+    use nn_core::{Model, ModelKind, Path};
+    for seed in 0..20 {
+        let params = Params::random(seed * 10 + 3);
+        let (words, len) = encoded(&params.model());
+        let file = WeightFile::parse_exact(bytes(&words, len)).unwrap();
+        let mut scratch = Scratch::<5>::new();
+        let mut generic = RunTime::new(&file, &mut scratch).unwrap();
+        let mut typed = file.borrow_int8::<Net>().unwrap();
+        assert_eq!((generic.kind(), generic.path()), (ModelKind::Int8, Path::RunTime));
+        assert_eq!((typed.kind(), typed.path()), (ModelKind::Int8, Path::Typed));
+        let mut rng = common::rng(seed);
+        for _ in 0..50 {
+            let x = common::values(&mut rng, 3, -4.0, 4.0, 0.0);
+            let (mut a, mut b) = ([f32::NAN; 2], [f32::NAN; 2]);
+            assert!(generic.predict(&x, &mut a));
+            assert!(Model::predict(&mut typed, &x, &mut b));
+            assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
+        }
+        let mut narrow = Scratch::<4>::new();
+        assert_eq!(
+            RunTime::new(&file, &mut narrow).unwrap_err(),
+            Error::OverCapacity {
+                widest: 5,
+                capacity: 4
+            }
+        );
+    }
+}
+
 #[test]
 fn the_typed_int8_network_matches_an_independent_integer_reference() {
     let params = Params::random(99);

@@ -293,6 +293,15 @@ pub enum Error {
         /// The largest value allowed.
         max: i64,
     },
+    /// The model is wider than the run-time path's scratch holds (see
+    /// [`runtime::Scratch`](crate::runtime::Scratch)): its capacity is fixed when the program
+    /// is built.
+    OverCapacity {
+        /// Units of the model's widest layer (inputs or outputs).
+        widest: usize,
+        /// Units the scratch holds per layer.
+        capacity: usize,
+    },
     /// An int8 quantization scale that is zero or negative.
     NotPositive {
         /// Where it is.
@@ -432,6 +441,10 @@ impl fmt::Display for Error {
                 max,
             } => write!(f, "{location} is {value}, expected {min} to {max}"),
             Error::NotPositive { location } => write!(f, "{location} is zero or negative"),
+            Error::OverCapacity { widest, capacity } => write!(
+                f,
+                "the model's widest layer has {widest} units, this build's run-time path holds {capacity}"
+            ),
             Error::WrongModelKind { found, expected } => write!(
                 f,
                 "the file holds an {found} model, this network runs {expected} models"

@@ -548,6 +548,45 @@ impl<'a> WeightFile<'a> {
         N::borrow_params(&mut params).ok_or(misaligned)
     }
 
+    /// The f32 network as slices borrowed from the file, with run-time shapes (the run-time
+    /// path of [`crate::runtime`]; a typed network borrows with
+    /// [`WeightFile::borrow_network`]).
+    ///
+    /// # Errors
+    /// [`Error::WrongModelKind`] for an int8 file; [`Error::Misaligned`] if the file does not
+    /// start at a 4-byte aligned address.
+    pub fn f32_model(&self) -> Result<crate::runtime::F32Model<'a>, Error> {
+        self.expect_kind(ModelKind::F32)?;
+        let bytes = self.params().as_bytes();
+        let misaligned = Error::Misaligned {
+            address: bytes.as_ptr() as usize,
+        };
+        let mut params: &'a [f32] = bytemuck::try_cast_slice(bytes).map_err(|_| misaligned.clone())?;
+        let mut layers = heapless::Vec::new();
+        for &spec in self.header.layers.as_slice() {
+            // The parameter section holds exactly these layers (checked by `parse`).
+            let (weights, rest) = params
+                .split_at_checked(spec.weight_count())
+                .ok_or(misaligned.clone())?;
+            let (bias, rest) = rest
+                .split_at_checked(usize::from(spec.outputs))
+                .ok_or(misaligned.clone())?;
+            params = rest;
+            layers
+                .push(crate::LayerParams { spec, weights, bias })
+                .map_err(|_| Error::TooManyLayers {
+                    count: self.header.layers.as_slice().len(),
+                })?;
+        }
+        Ok(crate::runtime::F32Model { layers })
+    }
+
+    /// The widest input or output of any layer: the units per buffer the run-time path
+    /// ([`crate::runtime::Scratch`]) needs for this file.
+    pub fn widest_layer(&self) -> usize {
+        self.header.layers.widest()
+    }
+
     /// The int8 parameter section, or `None` for an f32 file.
     fn int8_raw(&self) -> Option<int8::RawModel<'a>> {
         if self.kind != ModelKind::Int8 {
