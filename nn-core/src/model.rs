@@ -63,7 +63,7 @@ impl<N: Layer> Model for N {
     fn predict(&mut self, input: &[f32], output: &mut [f32]) -> bool {
         match (N::Input::from_slice(input), N::Output::from_slice_mut(output)) {
             (Some(x), Some(y)) => {
-                self.predict_into(x, y);
+                *y = Layer::predict(self, x);
                 true
             }
             _ => false,
