@@ -22,11 +22,20 @@ if [ -z "$addr" ]; then
   echo "qemu-run.sh: no __model_start symbol in $elf" >&2
   exit 2
 fi
+end=$(arm-none-eabi-nm "$elf" | awk '$3 == "__model_end" { print "0x" $1 }')
 loader=()
 if [ "$model" != none ]; then
   if [ ! -f "$model" ]; then
     echo "qemu-run.sh: no weight file $model (run scripts/demo.sh, or pass MODEL.nnw)" >&2
     exit 2
+  fi
+  # A file larger than its region would be written over whatever follows it (or past the
+  # end of flash, where QEMU stops with no output): refuse it here.
+  size=$(stat -c %s "$model")
+  region=$((end - addr))
+  if [ "$size" -gt "$region" ]; then
+    echo "qemu-run.sh: $model is $size bytes, the model region of this firmware ($(basename "$elf"), __model_start..__model_end) holds $region bytes" >&2
+    exit 1
   fi
   loader=(-device "loader,file=$model,addr=$addr")
 fi

@@ -45,11 +45,12 @@ const CAPACITY: usize = 128;
 
 /// Values per input or output buffer of the per-model code: the run-time capacity, or a
 /// compiled network's widest input or output if that is wider.
-const WIDTH: usize = if TYPED_WIDEST > CAPACITY {
-    TYPED_WIDEST
-} else {
-    CAPACITY
-};
+const WIDTH: usize = max(TYPED_WIDEST, CAPACITY);
+
+/// The larger of `a` and `b` (`Ord::max` is not `const`).
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
 
 /// Where the firmware's README tells how to run a model of any size.
 const README_SECTION: &str = "firmware-example/README.md, \"Your own model on the board\"";

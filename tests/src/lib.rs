@@ -64,10 +64,30 @@ pub fn size_probe(target: &str, feature: &str, all_kinds: bool) -> PathBuf {
     build_firmware(target, args, &dir)
 }
 
+/// Builds the firmware for `target` with typed networks compiled for the shapes of
+/// `models` (`NN_MODELS`), in a target directory of its own, and returns its ELF.
+///
+/// # Panics
+/// If the build fails.
+pub fn firmware_with_models(target: &str, models: &[&Path]) -> PathBuf {
+    let named: Vec<String> = models.iter().map(|m| m.display().to_string()).collect();
+    build_firmware_with(target, &[], "target/nn-models", Some(&named.join(",")))
+}
+
 fn build_firmware(target: &str, args: &[&str], target_dir: &str) -> PathBuf {
+    build_firmware_with(target, args, target_dir, None)
+}
+
+/// Builds the firmware; `nn_models` is `NN_MODELS` (unset when `None`).
+fn build_firmware_with(target: &str, args: &[&str], target_dir: &str, nn_models: Option<&str>) -> PathBuf {
     let _one_at_a_time = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = root().join("firmware-example");
-    let status = Command::new(env!("CARGO"))
+    let mut command = Command::new(env!("CARGO"));
+    match nn_models {
+        Some(models) => command.env("NN_MODELS", models),
+        None => command.env_remove("NN_MODELS"),
+    };
+    let status = command
         .args([
             "build",
             "--release",
