@@ -241,6 +241,10 @@ struct InspectArgs {
     /// Print the typed Rust declaration of the network.
     #[arg(long)]
     rust: bool,
+    /// Say whether the file fits this board of the firmware example: its model flash
+    /// region, and the run-time path's capacity and RAM.
+    #[arg(long, value_parser = ["mps2-an386", "microbit", "nrf52840"])]
+    board: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -810,7 +814,42 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
     println!("test vectors    {}", file.test_vector_count());
     println!("file size       {} bytes", file.len());
     println!("CRC-32          {:08x} (ok)", file.crc());
+    if let Some(board) = args.board.as_deref().and_then(crate::boards::board) {
+        print_board_fit(&file, &board);
+    }
     Ok(())
+}
+
+/// The `--board` part of `inspect`: flash, RAM, and whether the unmodified firmware runs it.
+fn print_board_fit(file: &WeightFile<'_>, board: &crate::boards::Board) {
+    let fit = crate::boards::Fit::of(file, board);
+    let yes_no = |ok: bool| if ok { "yes" } else { "no" };
+    let (flash, run_time) = (fit.flash_fits(board), fit.run_time_fits(board));
+    println!("board           {} ({})", board.name, board.description);
+    println!(
+        "  flash         {} of the model region's {} bytes: fits {}",
+        fit.file_bytes,
+        board.model_region_bytes,
+        yes_no(flash)
+    );
+    println!(
+        "  run-time path widest layer {} of {} units: fits {}",
+        fit.widest,
+        board.run_time_capacity,
+        yes_no(run_time)
+    );
+    println!(
+        "  RAM           scratch {} bytes for this file; the firmware reserves {} of the board's {} (fixed by its build)",
+        fit.scratch_bytes, fit.reserved_scratch_bytes, board.ram_bytes
+    );
+    let verdict = match (flash, run_time) {
+        (true, true) => "yes: the unmodified firmware runs it".to_owned(),
+        (true, false) => "only on a typed path: build the firmware with NN_MODELS naming this file \
+                          (firmware-example/README.md, \"Your own model on the board\")"
+            .to_owned(),
+        (false, _) => "no: the file is larger than the board's model region".to_owned(),
+    };
+    println!("  runs          {verdict}");
 }
 
 fn quantize(args: QuantizeArgs) -> Result<(), Error> {

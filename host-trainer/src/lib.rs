@@ -25,6 +25,7 @@
 
 pub mod augment;
 pub mod bench;
+pub mod boards;
 pub mod cli;
 pub mod data;
 pub mod engine;

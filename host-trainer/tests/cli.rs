@@ -81,7 +81,7 @@ fn train_writes_the_model_and_its_companions() {
     let svg = std::fs::read_to_string(dir.join("m.loss.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.trim_end().ends_with("</svg>"));
     let rust = std::fs::read_to_string(dir.join("m.rs")).unwrap();
-    assert!(rust.contains("pub type Model = nn_core::network![nn_core::Dense<1, 8, nn_core::Relu>, nn_core::Dense<8, 1, nn_core::Identity>];"));
+    assert!(rust.contains("pub type M = nn_core::network![nn_core::Dense<1, 8, nn_core::Relu>, nn_core::Dense<8, 1, nn_core::Identity>];"));
 
     let inspect = host_trainer(&["inspect", "m.nnw"], &dir);
     let text = stdout(&inspect);
@@ -89,6 +89,24 @@ fn train_writes_the_model_and_its_companions() {
     assert!(text.contains("parameters      25 (100 bytes)"), "{text}");
     assert!(text.contains("test vectors    5"), "{text}");
     assert!(text.contains("(ok)"), "{text}");
+    // Whether it fits a board: the flash region and the firmware's run-time path.
+    let fit = stdout(&host_trainer(&["inspect", "m.nnw", "--board", "microbit"], &dir));
+    assert!(
+        fit.contains("of the model region's 65536 bytes: fits yes"),
+        "{fit}"
+    );
+    assert!(fit.contains("widest layer 8 of 128 units: fits yes"), "{fit}");
+    assert!(
+        fit.contains("scratch 64 bytes for this file; the firmware reserves 1024"),
+        "{fit}"
+    );
+    assert!(fit.contains("runs          yes"), "{fit}");
+    let bad = host_trainer(&["inspect", "m.nnw", "--board", "uno"], &dir);
+    assert!(
+        !bad.status.success() && stderr(&bad).contains("mps2-an386"),
+        "{}",
+        stderr(&bad)
+    );
     let rust_out = host_trainer(&["inspect", "m.nnw", "--rust"], &dir);
     assert!(stdout(&rust_out).contains("nn_core::Dense<8, 1, nn_core::Identity>"));
 

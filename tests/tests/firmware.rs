@@ -449,7 +449,13 @@ fn files_beyond_the_capacity_or_the_region_are_refused_clearly() {
         let elf = firmware(target);
         let run = run_firmware(&elf, Some(&wide));
         assert_eq!(run.code, Some(1), "{target}:\n{}", run.output);
-        let capacity = if target.starts_with("thumbv6m") { 128 } else { 256 };
+        let board = if target.starts_with("thumbv6m") {
+            "microbit"
+        } else {
+            "mps2-an386"
+        };
+        let board = host_trainer::boards::board(board).unwrap();
+        let capacity = board.run_time_capacity;
         assert!(
             run.output.contains(&format!(
                 "error: the model's widest layer has 300 units; this build's run-time path holds {capacity}"
@@ -459,11 +465,7 @@ fn files_beyond_the_capacity_or_the_region_are_refused_clearly() {
             run.output
         );
         assert!(!run.output.contains("PARITY"), "{}", run.output);
-        let region = if target.starts_with("thumbv6m") {
-            65536
-        } else {
-            262144
-        };
+        let region = board.model_region_bytes;
         // The runner refuses to place it.
         let run = run_firmware(&elf, Some(&large));
         assert_eq!(run.code, Some(1), "{target}:\n{}", run.output);
