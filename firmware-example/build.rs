@@ -3,9 +3,11 @@
 //!   root): thumbv7em-none-eabihf -> QEMU mps2-an386, thumbv6m-none-eabi -> QEMU microbit;
 //!   FIRMWARE_BOARD=nrf52840 picks the nRF52840 DK map instead (a real board).
 //! - Generates the typed networks the firmware compiles (`typed_models.rs` in OUT_DIR): one
-//!   per shape of the weight files named in `NN_MODELS` (comma-separated paths, relative to
-//!   this crate), read with nn-core's own parser; without `NN_MODELS`, the demo's shapes
-//!   (sine, digits); `NN_MODELS=none` compiles none (every file runs on the run-time path).
+//!   per shape and kind (f32, int8) of the weight files named in `NN_MODELS`
+//!   (comma-separated paths, relative to this crate), read with nn-core's own parser;
+//!   without `NN_MODELS`, the demo's shapes (sine, digits) in both kinds, with the
+//!   fine-tuning demo for sine; `NN_MODELS=none` compiles none (every file runs on the
+//!   run-time path).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -47,7 +49,7 @@ fn memory_map(out: &Path) {
 }
 
 /// The shapes to compile typed networks for, each once, in the order named.
-fn typed_shapes() -> Vec<Vec<LayerSpec>> {
+fn typed_shapes() -> Vec<Typed> {
     println!("cargo::rerun-if-env-changed=NN_MODELS");
     let named = std::env::var("NN_MODELS").unwrap_or_default();
     let named = named.trim();
@@ -57,7 +59,7 @@ fn typed_shapes() -> Vec<Vec<LayerSpec>> {
     if named == "none" {
         return Vec::new();
     }
-    let mut shapes: Vec<Vec<LayerSpec>> = Vec::new();
+    let mut shapes: Vec<Typed> = Vec::new();
     for path in named.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         println!("cargo::rerun-if-changed={path}");
         let bytes = std::fs::read(path).unwrap_or_else(|e| {
@@ -67,40 +69,80 @@ fn typed_shapes() -> Vec<Vec<LayerSpec>> {
         });
         let file = WeightFile::parse_exact(&bytes)
             .unwrap_or_else(|e| panic!("NN_MODELS names {path}, which is not a valid weight file: {e}"));
-        let shape = file.layers().as_slice().to_vec();
-        if !shapes.contains(&shape) {
-            shapes.push(shape);
+        let layers = file.layers().as_slice().to_vec();
+        let int8 = file.kind() == nn_core::ModelKind::Int8;
+        match shapes.iter_mut().find(|t| t.layers == layers) {
+            Some(typed) => {
+                typed.int8 |= int8;
+                typed.f32 |= !int8;
+            }
+            None => shapes.push(Typed {
+                layers,
+                f32: !int8,
+                int8,
+                finetune: false,
+            }),
         }
     }
     shapes
 }
 
-/// Sine 1-16 relu-16 relu-1 linear and digits 64-32 relu-10 softmax.
-fn demo_shapes() -> Vec<Vec<LayerSpec>> {
+/// A typed network to compile: its layers, the kinds of file it serves, and whether the
+/// fine-tuning demo (sine) runs on it.
+struct Typed {
+    layers: Vec<LayerSpec>,
+    f32: bool,
+    int8: bool,
+    finetune: bool,
+}
+
+/// Sine 1-16 relu-16 relu-1 linear (with the fine-tuning demo) and digits 64-32 relu-10
+/// softmax, f32 and int8 each.
+fn demo_shapes() -> Vec<Typed> {
     let layer = |inputs, outputs, activation| LayerSpec {
         inputs,
         outputs,
         activation,
     };
+    let both = |layers: Vec<LayerSpec>, finetune: bool| Typed {
+        layers,
+        f32: true,
+        int8: true,
+        finetune,
+    };
     vec![
-        vec![
-            layer(1, 16, Activation::Relu),
-            layer(16, 16, Activation::Relu),
-            layer(16, 1, Activation::Identity),
-        ],
-        vec![
-            layer(64, 32, Activation::Relu),
-            layer(32, 10, Activation::Softmax),
-        ],
+        both(
+            vec![
+                layer(1, 16, Activation::Relu),
+                layer(16, 16, Activation::Relu),
+                layer(16, 1, Activation::Identity),
+            ],
+            true,
+        ),
+        both(
+            vec![
+                layer(64, 32, Activation::Relu),
+                layer(32, 10, Activation::Softmax),
+            ],
+            false,
+        ),
     ]
 }
 
 /// `TYPED_SHAPES` (for messages), `TYPED_WIDEST` (the buffers' width) and `serve_typed`,
 /// which tries the file on each typed network in turn.
-fn typed_models_source(shapes: &[Vec<LayerSpec>]) -> String {
+fn typed_models_source(shapes: &[Typed]) -> String {
     let names: Vec<String> = shapes
         .iter()
-        .map(|shape| nn_core::LayerList(shape.iter().copied().collect()).to_string())
+        .map(|typed| {
+            let kinds = match (typed.f32, typed.int8) {
+                (true, true) => "f32 and int8",
+                (true, false) => "f32",
+                _ => "int8",
+            };
+            let layers = nn_core::LayerList(typed.layers.iter().copied().collect());
+            format!("{layers} ({kinds})")
+        })
         .collect();
     let listed = if names.is_empty() {
         "no shape".to_owned()
@@ -109,7 +151,7 @@ fn typed_models_source(shapes: &[Vec<LayerSpec>]) -> String {
     };
     let widest = shapes
         .iter()
-        .flatten()
+        .flat_map(|t| &t.layers)
         .map(|l| l.inputs.max(l.outputs))
         .max()
         .unwrap_or(0);
@@ -128,8 +170,9 @@ fn typed_models_source(shapes: &[Vec<LayerSpec>]) -> String {
         "fn serve_typed(file: &WeightFile<'static>) -> Option<Result<(), Failure>> {{"
     );
     let _ = writeln!(src, "    let _ = file;");
-    for shape in shapes {
-        let layers: Vec<String> = shape
+    for typed in shapes {
+        let layers: Vec<String> = typed
+            .layers
             .iter()
             .map(|l| {
                 format!(
@@ -142,8 +185,11 @@ fn typed_models_source(shapes: &[Vec<LayerSpec>]) -> String {
             .collect();
         let _ = writeln!(
             src,
-            "    if let Some(result) = serve::<nn_core::network![{}]>(file) {{\n        return Some(result);\n    }}",
-            layers.join(", ")
+            "    if let Some(result) = serve::<nn_core::network![{}], {}, {}, {}>(file) {{\n        return Some(result);\n    }}",
+            layers.join(", "),
+            typed.f32,
+            typed.int8,
+            typed.finetune
         );
     }
     let _ = writeln!(src, "    None\n}}");

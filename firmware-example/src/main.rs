@@ -248,19 +248,24 @@ fn run(region: &'static [u8]) -> Result<(), Failure> {
     run_model(&file, &mut model)
 }
 
-/// Runs the file on network type `N` (f32 or int8, as the file says) if its layers are
-/// `N`'s; `None` if they are not. Called by the generated `serve_typed` for each compiled
-/// shape: all that is per shape is borrowing the network (and, for one-input one-output
-/// f32 models, the fine-tuning demo).
-fn serve<N: Trainable + 'static>(file: &WeightFile<'static>) -> Option<Result<(), Failure>> {
+/// Runs the file on network type `N` if its layers are `N`'s and its kind one this build
+/// compiled for `N` (`F32`, `INT8`); `None` if not. Called by the generated `serve_typed`
+/// for each compiled shape: all that is per shape is borrowing the network (and, with
+/// `FINETUNE`, the sine demo's fine-tuning).
+fn serve<N: Trainable + 'static, const F32: bool, const INT8: bool, const FINETUNE: bool>(
+    file: &WeightFile<'static>,
+) -> Option<Result<(), Failure>> {
     file.check_layers::<N>().ok()?;
     let result = match file.kind() {
-        ModelKind::Int8 => file.borrow_int8::<N>().map(|mut net| run_model(file, &mut net)),
-        _ => file.borrow_network::<N>().map(|mut net| {
+        ModelKind::Int8 if INT8 => file.borrow_int8::<N>().map(|mut net| run_model(file, &mut net)),
+        ModelKind::F32 if F32 => file.borrow_network::<N>().map(|mut net| {
             let result = run_model(file, &mut net);
-            finetune::<N>(file);
+            if FINETUNE {
+                finetune::<N>(file);
+            }
             result
         }),
+        _ => return None,
     };
     Some(result.unwrap_or_else(|error| Err(Failure::File(error))))
 }

@@ -356,8 +356,8 @@ fn outputs(run: &integration_tests::Run) -> Vec<String> {
 
 /// Models of shapes no source names run on the unmodified firmware's run-time path, bit for
 /// bit with the host, on both cores: more than 64 inputs (f32, and int8), a tanh hidden
-/// layer. A build whose NN_MODELS names two of them runs those on typed networks with the
-/// same outputs.
+/// layer. A build whose NN_MODELS names them runs them on typed networks (two shapes, one
+/// in both kinds) with the same outputs.
 #[test]
 fn any_shape_runs_on_the_unmodified_firmware_and_on_a_typed_path_by_name() {
     let dir = scratch("any-shape");
@@ -384,7 +384,7 @@ fn any_shape_runs_on_the_unmodified_firmware_and_on_a_typed_path_by_name() {
     ];
     for target in TARGETS {
         let generic = firmware(target);
-        let typed = firmware_with_models(target, &[&wide_f32, &tanh]);
+        let typed = firmware_with_models(target, &[&wide_f32, &tanh, &wide_int8]);
         for (model, name, kind, vectors) in cases {
             let run = run_firmware(&generic, Some(model));
             assert_parity(&run, target, name, vectors);
@@ -412,12 +412,12 @@ fn any_shape_runs_on_the_unmodified_firmware_and_on_a_typed_path_by_name() {
                 "{target} {name}: typed and generic differ"
             );
         }
-        // The build says which shapes it compiled (the int8 file shares the f32 one's).
+        // The build says which shapes and kinds it compiled (one shape for both wide files).
         let typed_run = run_firmware(&typed, Some(&dir.join("wide.nnw")));
         assert!(
             typed_run
                 .line("capacity: ")
-                .contains("typed: 100-16 relu-3 softmax, 1-8 tanh-8 sigmoid-1 linear"),
+                .contains("typed: 100-16 relu-3 softmax (f32 and int8), 1-8 tanh-8 sigmoid-1 linear (f32)"),
             "{}",
             typed_run.output
         );
