@@ -15,6 +15,16 @@ use std::path::{Path, PathBuf};
 use nn_core::{Activation, LayerSpec, WeightFile};
 
 fn main() {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if !target.starts_with("thumbv") {
+        // Built from elsewhere (the workspace root, --manifest-path), cargo does not read
+        // this crate's .cargo/config.toml and builds for the host: say what to do instead.
+        panic!(
+            "firmware-example builds for a Cortex-M target ({target} is not one): run it from inside \
+             firmware-example, whose .cargo/config.toml picks the target and the QEMU runner: \
+             cd firmware-example && cargo run --release -- MODEL.nnw"
+        );
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     memory_map(&out);
     let shapes = typed_shapes();
