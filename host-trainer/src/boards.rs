@@ -24,21 +24,21 @@ pub struct Board {
 pub const BOARDS: [Board; 3] = [
     Board {
         name: "mps2-an386",
-        description: "Cortex-M4F, QEMU's mps2-an386 (the default target)",
+        description: "Cortex-M4F under QEMU, the default target",
         model_region_bytes: 256 * 1024,
         ram_bytes: 4 * 1024 * 1024,
         run_time_capacity: 256,
     },
     Board {
         name: "microbit",
-        description: "Cortex-M0, QEMU's microbit (thumbv6m-none-eabi)",
+        description: "Cortex-M0 under QEMU, --target thumbv6m-none-eabi",
         model_region_bytes: 64 * 1024,
         ram_bytes: 16 * 1024,
         run_time_capacity: 128,
     },
     Board {
         name: "nrf52840",
-        description: "Cortex-M4F, nRF52840 DK (FIRMWARE_BOARD=nrf52840)",
+        description: "Cortex-M4F, nRF52840 DK, FIRMWARE_BOARD=nrf52840",
         model_region_bytes: 128 * 1024,
         ram_bytes: 256 * 1024,
         run_time_capacity: 256,
