@@ -191,9 +191,7 @@ impl<L: Int8Finish> Int8Network<L> {
     #[inline]
     pub fn predict(&self, x: &L::Input) -> L::Output {
         let mut q = L::Input::zeroed_int8();
-        for (q, &x) in q.as_mut().iter_mut().zip(x.as_ref()) {
-            *q = self.quantizer.quantize(x);
-        }
+        self.quantizer.quantize_slice(x.as_ref(), q.as_mut());
         self.layers.finish(&q)
     }
 

@@ -99,9 +99,7 @@ impl Int8Model<'_> {
         if input.len() != usize::from(first.spec.inputs) {
             return None;
         }
-        for (q, &x) in current.get_mut(..input.len())?.iter_mut().zip(input) {
-            *q = quantizer.quantize(x);
-        }
+        quantizer.quantize_slice(input, current.get_mut(..input.len())?);
         for layer in &self.layers {
             let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
             let x = current.get(..inputs)?;
