@@ -54,6 +54,27 @@ pub fn dense_layer(weights: &[f32], bias: &[f32], activation: Activation, x: &[f
     }
 }
 
+/// [`dense_layer`] for a layer whose shape is known only at run time (the run-time path,
+/// [`crate::runtime`]): the same sums in the same order, so the same bits. On the
+/// Cortex-M4F the sums come from one assembly loop over the whole layer
+/// (`fpv4::layer`: a generic loop set up for run-time widths cost about 140 instructions
+/// a layer), ReLU applied there too, any other activation after; elsewhere it is
+/// [`dense_layer`].
+#[inline(always)]
+pub fn dense_layer_run_time(weights: &[f32], bias: &[f32], activation: Activation, x: &[f32], z: &mut [f32]) {
+    #[cfg(nn_core_fpv4)]
+    {
+        let relu = activation == Activation::Relu;
+        if fpv4::layer(weights, bias, x, z, relu) {
+            if !relu {
+                activate(activation, z);
+            }
+            return;
+        }
+    }
+    dense_layer(weights, bias, activation, x, z);
+}
+
 /// Inputs from which [`dense_forward`] steps [`WIDE_STEP`] inputs at a time (on the
 /// Cortex-M4F with the assembly kernel): a full step is the kernel's unit. Measured there:
 /// from 8, sine 1-16-16-1 takes 710 instructions (788 with the narrow loop unrolled whole
@@ -198,6 +219,191 @@ mod fpv4 {
 
     unsafe extern "C" {
         fn nn_core_fpv4_steps4(acc: *mut f32, x: *const f32, row0: *const f32, stride: usize, steps: usize);
+        fn nn_core_fpv4_layer(
+            z: *mut f32,
+            x: *const f32,
+            weights: *const f32,
+            bias: *const f32,
+            n: usize,
+            rows: usize,
+            relu: usize,
+        );
+    }
+
+    // A whole layer's sums, z = W x + b, for run-time widths. r0: z; r1: x; r2: the weights;
+    // r3: the biases; [sp]: inputs n; [sp, #4]: rows; [sp, #8]: 1 to apply ReLU. Blocks of
+    // four rows as in `nn_core_fpv4_steps4` (steps of eight inputs, then the last n % 8 one
+    // at a time for the four rows), then the last rows % 4 one at a time: every sum starts
+    // at its bias and adds w · x in input order (vmla: not fused), as the portable loops
+    // do. ReLU is `z > 0 ? z : +0` (NaN and -0 give +0), as `activate_one`'s: `vcmp`
+    // against 0 sets "le" for z ≤ 0 and for NaN (unordered).
+    core::arch::global_asm!(
+        ".fpu fpv4-sp-d16",
+        ".section .text.nn_core_fpv4_layer,\"ax\",%progbits",
+        ".global nn_core_fpv4_layer",
+        ".type nn_core_fpv4_layer,%function",
+        ".thumb_func",
+        "nn_core_fpv4_layer:",
+        "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
+        "ldr r4, [sp, #36]",
+        "ldr r5, [sp, #40]",
+        "lsl r6, r4, #2",
+        "lsr r7, r4, #3",
+        "and r8, r4, #7",
+        "cmp r5, #4",
+        "blo 5f",
+        "2:",
+        "vldmia r3!, {{s12-s15}}",
+        "mov r9, r1",
+        "add r10, r2, r6",
+        "add r11, r10, r6",
+        "add r12, r11, r6",
+        "movs lr, r7",
+        "beq 4f",
+        "3:",
+        "vldmia r9!, {{s0-s7}}",
+        "vldmia r2!, {{s8-s11}}",
+        "vmla.f32 s12, s8, s0",
+        "vmla.f32 s12, s9, s1",
+        "vmla.f32 s12, s10, s2",
+        "vmla.f32 s12, s11, s3",
+        "vldmia r2!, {{s8-s11}}",
+        "vmla.f32 s12, s8, s4",
+        "vmla.f32 s12, s9, s5",
+        "vmla.f32 s12, s10, s6",
+        "vmla.f32 s12, s11, s7",
+        "vldmia r10!, {{s8-s11}}",
+        "vmla.f32 s13, s8, s0",
+        "vmla.f32 s13, s9, s1",
+        "vmla.f32 s13, s10, s2",
+        "vmla.f32 s13, s11, s3",
+        "vldmia r10!, {{s8-s11}}",
+        "vmla.f32 s13, s8, s4",
+        "vmla.f32 s13, s9, s5",
+        "vmla.f32 s13, s10, s6",
+        "vmla.f32 s13, s11, s7",
+        "vldmia r11!, {{s8-s11}}",
+        "vmla.f32 s14, s8, s0",
+        "vmla.f32 s14, s9, s1",
+        "vmla.f32 s14, s10, s2",
+        "vmla.f32 s14, s11, s3",
+        "vldmia r11!, {{s8-s11}}",
+        "vmla.f32 s14, s8, s4",
+        "vmla.f32 s14, s9, s5",
+        "vmla.f32 s14, s10, s6",
+        "vmla.f32 s14, s11, s7",
+        "vldmia r12!, {{s8-s11}}",
+        "vmla.f32 s15, s8, s0",
+        "vmla.f32 s15, s9, s1",
+        "vmla.f32 s15, s10, s2",
+        "vmla.f32 s15, s11, s3",
+        "vldmia r12!, {{s8-s11}}",
+        "vmla.f32 s15, s8, s4",
+        "vmla.f32 s15, s9, s5",
+        "vmla.f32 s15, s10, s6",
+        "vmla.f32 s15, s11, s7",
+        "subs lr, #1",
+        "bne 3b",
+        "4:",
+        "movs lr, r8",
+        "beq 6f",
+        "7:",
+        "vldmia r9!, {{s0}}",
+        "vldmia r2!, {{s8}}",
+        "vldmia r10!, {{s9}}",
+        "vldmia r11!, {{s10}}",
+        "vldmia r12!, {{s11}}",
+        "vmla.f32 s12, s8, s0",
+        "vmla.f32 s13, s9, s0",
+        "vmla.f32 s14, s10, s0",
+        "vmla.f32 s15, s11, s0",
+        "subs lr, #1",
+        "bne 7b",
+        "6:",
+        "ldr r9, [sp, #44]",
+        "cmp r9, #0",
+        "beq 12f",
+        "movs r9, #0",
+        "vmov s0, r9",
+        "vcmp.f32 s12, #0.0",
+        "vmrs APSR_nzcv, fpscr",
+        "it le",
+        "vmovle.f32 s12, s0",
+        "vcmp.f32 s13, #0.0",
+        "vmrs APSR_nzcv, fpscr",
+        "it le",
+        "vmovle.f32 s13, s0",
+        "vcmp.f32 s14, #0.0",
+        "vmrs APSR_nzcv, fpscr",
+        "it le",
+        "vmovle.f32 s14, s0",
+        "vcmp.f32 s15, #0.0",
+        "vmrs APSR_nzcv, fpscr",
+        "it le",
+        "vmovle.f32 s15, s0",
+        "12:",
+        "vstmia r0!, {{s12-s15}}",
+        "mov r2, r12",
+        "sub r5, r5, #4",
+        "cmp r5, #4",
+        "bhs 2b",
+        "5:",
+        "cmp r5, #0",
+        "beq 9f",
+        "8:",
+        "vldmia r3!, {{s12}}",
+        "mov r9, r1",
+        "movs lr, r4",
+        "beq 11f",
+        "10:",
+        "vldmia r9!, {{s0}}",
+        "vldmia r2!, {{s8}}",
+        "vmla.f32 s12, s8, s0",
+        "subs lr, #1",
+        "bne 10b",
+        "11:",
+        "ldr r9, [sp, #44]",
+        "cmp r9, #0",
+        "beq 13f",
+        "movs r9, #0",
+        "vmov s0, r9",
+        "vcmp.f32 s12, #0.0",
+        "vmrs APSR_nzcv, fpscr",
+        "it le",
+        "vmovle.f32 s12, s0",
+        "13:",
+        "vstmia r0!, {{s12}}",
+        "subs r5, #1",
+        "bne 8b",
+        "9:",
+        "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
+        ".size nn_core_fpv4_layer, . - nn_core_fpv4_layer",
+    );
+
+    /// `z[o] = bias[o] + Σ_i weights[o·n + i] · x[i]` (in input order) for every output of
+    /// `z`, with `n = x.len()`, then ReLU if `relu`; `false` (nothing written) if `weights`
+    /// or `bias` are too short.
+    #[inline(always)]
+    pub fn layer(weights: &[f32], bias: &[f32], x: &[f32], z: &mut [f32], relu: bool) -> bool {
+        let (n, rows) = (x.len(), z.len());
+        if n.checked_mul(rows).is_none_or(|count| weights.len() < count) || bias.len() < rows {
+            return false;
+        }
+        // SAFETY: reads `n` inputs of `x`, `n · rows` weights and `rows` biases (checked just
+        // above) and writes `rows` sums into `z`; follows the AAPCS (r4-r11 and lr saved and
+        // restored, only the caller-saved s0-s15 used).
+        unsafe {
+            nn_core_fpv4_layer(
+                z.as_mut_ptr(),
+                x.as_ptr(),
+                weights.as_ptr(),
+                bias.as_ptr(),
+                n,
+                rows,
+                usize::from(relu),
+            );
+        }
+        true
     }
 
     /// `acc[r] += block[r·n + 8s + k] · x[8s + k]` for every step `s < steps`, then `k`, in

@@ -169,7 +169,7 @@ pub fn forward_layers<'s, 'l>(
             return None;
         }
         let out = next.get_mut(..outputs)?;
-        crate::dense::dense_layer(
+        crate::dense::dense_layer_run_time(
             layer.weights,
             layer.bias,
             layer.spec.activation,
