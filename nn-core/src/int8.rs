@@ -1,7 +1,7 @@
 //! Typed int8 networks, borrowed from an int8 weight file (in flash they cost no RAM).
 //!
 //! The int8 form of a network type `N` (say `network![Dense<1, 16, Relu>, Dense<16, 1,
-//! Identity>]`) is [`Int8Network`]`<N::Int8Last<'a>>`, from
+//! Identity>]`) is [`Int8Network`]`<N::Last<'a>>` ([`Int8Layers`]), from
 //! [`WeightFile::borrow_int8`](crate::WeightFile::borrow_int8): every layer but the last is
 //! an [`Int8DenseRef`] (int8 in, int8 out, requantized), the last an [`Int8OutputRef`]
 //! (int8 in, f32 out, dequantized, then its activation). Shapes are the type's, so the
@@ -13,7 +13,7 @@ use core::marker::PhantomData;
 
 use crate::activation::ActivationFn;
 use crate::format::{Int8LayerParams, Int8Stage, QuantParams, hidden_min};
-use crate::layer::Vector;
+use crate::layer::{Dense, Layer, Vector};
 use crate::quant::{InputQuantizer, activate_output, dense_dequantized, dense_requantized};
 
 /// The int8 layers of a network but its last: int8 in, int8 out.
@@ -199,5 +199,73 @@ impl<L: Int8Finish> Int8Network<L> {
     #[inline]
     pub fn predict_quantized(&self, q: &<L::Input as Vector>::Int8) -> L::Output {
         self.layers.finish(q)
+    }
+}
+
+/// A typed network that can be borrowed as an int8 network from the layers of an int8 file
+/// ([`WeightFile::borrow_int8`](crate::WeightFile::borrow_int8)): every [`Dense`] layer, and
+/// every chain of them.
+pub trait Int8Layers: Layer {
+    /// The int8 form of this network as hidden layers (int8 in, int8 out).
+    type Hidden<'a>: Int8Forward<Input = Self::Input, Output = Self::Output>
+    where
+        Self: 'a;
+    /// The int8 form of this network ending in its output layer (int8 in, f32 out).
+    type Last<'a>: Int8Finish<Input = Self::Input, Output = Self::Output>
+    where
+        Self: 'a;
+
+    /// Builds the int8 hidden form from the front of `layers` (taking them off). `None` if
+    /// a layer's shape or stage is not this type's.
+    fn borrow_hidden<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Hidden<'a>>;
+    /// Builds the int8 form ending in the output layer from the front of `layers`.
+    fn borrow_last<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Last<'a>>;
+}
+
+impl<const IN: usize, const OUT: usize, A: ActivationFn> Int8Layers for Dense<IN, OUT, A> {
+    type Hidden<'a>
+        = Int8DenseRef<'a, IN, OUT, A>
+    where
+        Self: 'a;
+    type Last<'a>
+        = Int8OutputRef<'a, IN, OUT, A>
+    where
+        Self: 'a;
+
+    fn borrow_hidden<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Int8DenseRef<'a, IN, OUT, A>> {
+        let (first, rest) = layers.split_first()?;
+        let layer = Int8DenseRef::from_params(first)?;
+        *layers = rest;
+        Some(layer)
+    }
+
+    fn borrow_last<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Int8OutputRef<'a, IN, OUT, A>> {
+        let (first, rest) = layers.split_first()?;
+        let layer = Int8OutputRef::from_params(first)?;
+        *layers = rest;
+        Some(layer)
+    }
+}
+
+impl<A: Int8Layers, B: Int8Layers<Input = A::Output>> Int8Layers for (A, B) {
+    type Hidden<'a>
+        = (A::Hidden<'a>, B::Hidden<'a>)
+    where
+        Self: 'a;
+    type Last<'a>
+        = (A::Hidden<'a>, B::Last<'a>)
+    where
+        Self: 'a;
+
+    fn borrow_hidden<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Hidden<'a>> {
+        let first = A::borrow_hidden(layers)?;
+        let rest = B::borrow_hidden(layers)?;
+        Some((first, rest))
+    }
+
+    fn borrow_last<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Last<'a>> {
+        let first = A::borrow_hidden(layers)?;
+        let rest = B::borrow_last(layers)?;
+        Some((first, rest))
     }
 }

@@ -17,9 +17,7 @@ use core::marker::PhantomData;
 
 use crate::activation::{Activation, ActivationFn, activate, activation_backward};
 use crate::dense::{dense_backward, dense_forward, dense_layer};
-use crate::format::Int8LayerParams;
 use crate::init::{Init, init_layer};
-use crate::int8::{Int8DenseRef, Int8Finish, Int8Forward, Int8OutputRef};
 use crate::loss::{Loss, loss_and_delta};
 use crate::view::{LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut};
 
@@ -111,14 +109,6 @@ pub trait Trainable: Layer + LayerViewMut + Sized {
     type Ref<'a>: Layer<Input = Self::Input, Output = Self::Output>
     where
         Self: 'a;
-    /// The int8 form of this network as hidden layers (int8 in, int8 out).
-    type Int8Hidden<'a>: Int8Forward<Input = Self::Input, Output = Self::Output>
-    where
-        Self: 'a;
-    /// The int8 form of this network ending in its output layer (int8 in, f32 out).
-    type Int8Last<'a>: Int8Finish<Input = Self::Input, Output = Self::Output>
-    where
-        Self: 'a;
     /// Activation of the last layer.
     const OUTPUT_ACTIVATION: Activation;
 
@@ -147,11 +137,6 @@ pub trait Trainable: Layer + LayerViewMut + Sized {
     /// weights row-major, then bias), taking them off the front of `params`. `None` if
     /// `params` is too short.
     fn borrow_params<'a>(params: &mut &'a [f32]) -> Option<Self::Ref<'a>>;
-    /// Builds the int8 hidden form from the front of `layers` (taking them off). `None` if
-    /// a layer's shape or stage is not this type's.
-    fn borrow_int8_hidden<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Int8Hidden<'a>>;
-    /// Builds the int8 form ending in the output layer from the front of `layers`.
-    fn borrow_int8_last<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Int8Last<'a>>;
 
     /// A network initialised by `init`, drawing from `rng` (biases are zero).
     fn init<R: rand_core::Rng + ?Sized>(rng: &mut R, init: Init) -> Self {
@@ -329,14 +314,6 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Trainable for Dense<IN,
         = DenseRef<'a, IN, OUT, A>
     where
         Self: 'a;
-    type Int8Hidden<'a>
-        = Int8DenseRef<'a, IN, OUT, A>
-    where
-        Self: 'a;
-    type Int8Last<'a>
-        = Int8OutputRef<'a, IN, OUT, A>
-    where
-        Self: 'a;
     const OUTPUT_ACTIVATION: Activation = A::KIND;
 
     fn zeroed() -> Self {
@@ -396,20 +373,6 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Trainable for Dense<IN,
         *params = rest;
         Some(DenseRef::new(weights, bias))
     }
-
-    fn borrow_int8_hidden<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Int8DenseRef<'a, IN, OUT, A>> {
-        let (first, rest) = layers.split_first()?;
-        let layer = Int8DenseRef::from_params(first)?;
-        *layers = rest;
-        Some(layer)
-    }
-
-    fn borrow_int8_last<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Int8OutputRef<'a, IN, OUT, A>> {
-        let (first, rest) = layers.split_first()?;
-        let layer = Int8OutputRef::from_params(first)?;
-        *layers = rest;
-        Some(layer)
-    }
 }
 
 impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
@@ -461,14 +424,6 @@ impl<A: Trainable, B: Trainable<Input = A::Output>> Trainable for (A, B) {
         = (A::Ref<'a>, B::Ref<'a>)
     where
         Self: 'a;
-    type Int8Hidden<'a>
-        = (A::Int8Hidden<'a>, B::Int8Hidden<'a>)
-    where
-        Self: 'a;
-    type Int8Last<'a>
-        = (A::Int8Hidden<'a>, B::Int8Last<'a>)
-    where
-        Self: 'a;
     const OUTPUT_ACTIVATION: Activation = B::OUTPUT_ACTIVATION;
 
     fn zeroed() -> Self {
@@ -510,18 +465,6 @@ impl<A: Trainable, B: Trainable<Input = A::Output>> Trainable for (A, B) {
     fn borrow_params<'a>(params: &mut &'a [f32]) -> Option<Self::Ref<'a>> {
         let first = A::borrow_params(params)?;
         let rest = B::borrow_params(params)?;
-        Some((first, rest))
-    }
-
-    fn borrow_int8_hidden<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Int8Hidden<'a>> {
-        let first = A::borrow_int8_hidden(layers)?;
-        let rest = B::borrow_int8_hidden(layers)?;
-        Some((first, rest))
-    }
-
-    fn borrow_int8_last<'a>(layers: &mut &[Int8LayerParams<'a>]) -> Option<Self::Int8Last<'a>> {
-        let first = A::borrow_int8_hidden(layers)?;
-        let rest = B::borrow_int8_last(layers)?;
         Some((first, rest))
     }
 }

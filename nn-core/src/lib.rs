@@ -70,6 +70,7 @@ pub mod format;
 pub mod init;
 pub mod int8;
 pub mod layer;
+pub mod load;
 pub mod loss;
 pub mod math;
 pub mod model;
@@ -85,7 +86,7 @@ pub use format::{
     encoded_len_int8,
 };
 pub use init::Init;
-pub use int8::{Int8DenseRef, Int8Finish, Int8Forward, Int8Network, Int8OutputRef};
+pub use int8::{Int8DenseRef, Int8Finish, Int8Forward, Int8Layers, Int8Network, Int8OutputRef};
 pub use layer::{Dense, DenseCache, DenseRef, GradientOf, Layer, Trainable, Vector};
 pub use loss::{Loss, loss_and_delta};
 pub use model::{Model, Path};

@@ -80,60 +80,6 @@ pub struct Int8Model<'a> {
 }
 
 impl Int8Model<'_> {
-    /// Runs the network on a normalized `input`: quantize, integer layers, dequantize, the
-    /// output activation in f32. The run-time-shaped twin of the typed
-    /// [`Int8Network::predict`](crate::Int8Network::predict): same kernels, same bits.
-    ///
-    /// `scratch_a` and `scratch_b` must each hold the widest layer's inputs and outputs.
-    /// Returns `None` if a width or buffer does not fit.
-    pub fn predict(
-        &self,
-        input: &[f32],
-        scratch_a: &mut [i8],
-        scratch_b: &mut [i8],
-        output: &mut [f32],
-    ) -> Option<()> {
-        let (mut current, mut next) = (scratch_a, scratch_b);
-        let quantizer = self.input.input_quantizer();
-        let first = self.layers.first()?;
-        if input.len() != usize::from(first.spec.inputs) {
-            return None;
-        }
-        quantizer.quantize_slice(input, current.get_mut(..input.len())?);
-        for layer in &self.layers {
-            let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
-            let x = current.get(..inputs)?;
-            match layer.stage {
-                Int8Stage::Requantize {
-                    multiplier,
-                    shift,
-                    output: params,
-                } => {
-                    let min = hidden_min(layer.spec.activation, params.zero_point);
-                    let y = next.get_mut(..outputs)?;
-                    quant::dense_requantized(
-                        layer.weights,
-                        layer.bias,
-                        multiplier,
-                        shift,
-                        params.zero_point,
-                        min,
-                        x,
-                        y,
-                    );
-                    core::mem::swap(&mut current, &mut next);
-                }
-                Int8Stage::Dequantize { scale } => {
-                    let y = output.get_mut(..outputs)?;
-                    quant::dense_dequantized(layer.weights, layer.bias, scale, x, y);
-                    quant::activate_output(layer.spec.activation, y);
-                    return Some(());
-                }
-            }
-        }
-        None
-    }
-
     /// Bytes of the parameter section an int8 file holds for this model (its layout above).
     pub fn parameter_bytes(&self) -> usize {
         let specs: heapless::Vec<LayerSpec, MAX_LAYERS> = self.layers.iter().map(|l| l.spec).collect();

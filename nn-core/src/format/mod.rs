@@ -16,9 +16,11 @@
 //! Version 2 added the int8 kind; f32 files are still written as version 1 (byte for byte
 //! what they were, so older readers keep reading them) and both versions are read.
 //!
-//! [`WeightFile::parse`] checks everything that does not depend on a network type;
-//! [`WeightFile::to_network`] and [`WeightFile::borrow_network`] then check the layers
-//! against the type. Nothing in here panics on any input.
+//! [`WeightFile::parse`] checks everything that does not depend on a network type. This
+//! module knows no network type: typed networks are read from a checked file by
+//! [`crate::load`] ([`WeightFile::to_network`], [`WeightFile::borrow_network`],
+//! [`WeightFile::borrow_int8`]), the run-time path by [`crate::runtime`]. Nothing in here
+//! panics on any input.
 
 mod encode;
 mod error;
@@ -32,7 +34,6 @@ pub use int8::{Int8LayerParams, Int8Model, Int8Stage, QuantParams, hidden_activa
 
 use serde::Serialize;
 
-use crate::layer::Trainable;
 use crate::view::{LayerList, LayerSpec};
 
 /// The first four bytes of every weight file.
@@ -474,27 +475,8 @@ impl<'a> WeightFile<'a> {
         Some((F32Bytes(input), F32Bytes(output)))
     }
 
-    /// Checks that the file's layers are exactly those of the network type `N`.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`].
-    pub fn check_layers<N: crate::Layer>(&self) -> Result<(), Error> {
-        let file = self.header.layers.as_slice();
-        for layer in 0..N::LAYER_COUNT.max(file.len()) {
-            let (in_file, expected) = (file.get(layer).copied(), N::spec_at(layer));
-            if in_file != expected {
-                return Err(Error::ShapeMismatch {
-                    layer,
-                    file: in_file,
-                    expected,
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// [`Error::WrongModelKind`] unless the file is of `kind`.
-    fn expect_kind(&self, expected: ModelKind) -> Result<(), Error> {
+    pub(crate) fn expect_kind(&self, expected: ModelKind) -> Result<(), Error> {
         if self.kind == expected {
             Ok(())
         } else {
@@ -505,49 +487,6 @@ impl<'a> WeightFile<'a> {
         }
     }
 
-    /// Copies the parameters into a new network of type `N`.
-    ///
-    /// # Errors
-    /// [`Error::WrongModelKind`] for an int8 file; [`Error::ShapeMismatch`] if the file's
-    /// layers are not `N`'s.
-    pub fn to_network<N: Trainable>(&self) -> Result<N, Error> {
-        self.expect_kind(ModelKind::F32)?;
-        self.check_layers::<N>()?;
-        let mut net = N::zeroed();
-        let mut params = self.params().iter();
-        for index in 0..N::LAYER_COUNT {
-            if let Some(layer) = crate::LayerViewMut::layer_mut(&mut net, index) {
-                for (p, v) in layer
-                    .weights
-                    .iter_mut()
-                    .chain(layer.bias.iter_mut())
-                    .zip(&mut params)
-                {
-                    *p = v;
-                }
-            }
-        }
-        Ok(net)
-    }
-
-    /// The network of type `N` with its parameters borrowed from the file's bytes (in
-    /// flash, they cost no RAM).
-    ///
-    /// # Errors
-    /// [`Error::WrongModelKind`] for an int8 file; [`Error::ShapeMismatch`] if the file's
-    /// layers are not `N`'s; [`Error::Misaligned`] if the file does not start at a 4-byte
-    /// aligned address.
-    pub fn borrow_network<N: Trainable + 'a>(&self) -> Result<N::Ref<'a>, Error> {
-        self.expect_kind(ModelKind::F32)?;
-        self.check_layers::<N>()?;
-        let bytes = self.params().as_bytes();
-        let misaligned = Error::Misaligned {
-            address: bytes.as_ptr() as usize,
-        };
-        let mut params: &'a [f32] = bytemuck::try_cast_slice(bytes).map_err(|_| misaligned.clone())?;
-        N::borrow_params(&mut params).ok_or(misaligned)
-    }
-
     /// The f32 network as slices borrowed from the file, with run-time shapes (the run-time
     /// path of [`crate::runtime`]; a typed network borrows with
     /// [`WeightFile::borrow_network`]).
@@ -556,21 +495,16 @@ impl<'a> WeightFile<'a> {
     /// [`Error::WrongModelKind`] for an int8 file; [`Error::Misaligned`] if the file does not
     /// start at a 4-byte aligned address.
     pub fn f32_model(&self) -> Result<crate::runtime::F32Model<'a>, Error> {
-        self.expect_kind(ModelKind::F32)?;
-        let bytes = self.params().as_bytes();
-        let misaligned = Error::Misaligned {
-            address: bytes.as_ptr() as usize,
-        };
-        let mut params: &'a [f32] = bytemuck::try_cast_slice(bytes).map_err(|_| misaligned.clone())?;
+        let mut params = self.f32_params()?;
         let mut layers = heapless::Vec::new();
         for &spec in self.header.layers.as_slice() {
             // The parameter section holds exactly these layers (checked by `parse`).
             let (weights, rest) = params
                 .split_at_checked(spec.weight_count())
-                .ok_or(misaligned.clone())?;
+                .ok_or(self.misaligned())?;
             let (bias, rest) = rest
                 .split_at_checked(usize::from(spec.outputs))
-                .ok_or(misaligned.clone())?;
+                .ok_or(self.misaligned())?;
             params = rest;
             layers
                 .push(crate::LayerParams { spec, weights, bias })
@@ -579,6 +513,23 @@ impl<'a> WeightFile<'a> {
                 })?;
         }
         Ok(crate::runtime::F32Model { layers })
+    }
+
+    /// The f32 parameter section as `f32` values, borrowed in place.
+    ///
+    /// # Errors
+    /// [`Error::WrongModelKind`] for an int8 file; [`Error::Misaligned`] if the file does not
+    /// start at a 4-byte aligned address.
+    pub(crate) fn f32_params(&self) -> Result<&'a [f32], Error> {
+        self.expect_kind(ModelKind::F32)?;
+        bytemuck::try_cast_slice(self.params().as_bytes()).map_err(|_| self.misaligned())
+    }
+
+    /// [`Error::Misaligned`] for the parameter section's address.
+    pub(crate) fn misaligned(&self) -> Error {
+        Error::Misaligned {
+            address: self.params().as_bytes().as_ptr() as usize,
+        }
     }
 
     /// The widest input or output of any layer: the units per buffer the run-time path
@@ -611,25 +562,6 @@ impl<'a> WeightFile<'a> {
                 expected: ModelKind::Int8,
             })?
             .borrow(self.header.layers.as_slice())
-    }
-
-    /// The typed int8 network `N`'s layers borrowed from the file, with its input tensor.
-    ///
-    /// # Errors
-    /// [`Error::WrongModelKind`] for an f32 file, [`Error::ShapeMismatch`] if the file's
-    /// layers are not `N`'s, [`Error::Misaligned`] if the file does not start at a 4-byte
-    /// aligned address.
-    pub fn borrow_int8<N: Trainable + 'a>(&self) -> Result<crate::Int8Network<N::Int8Last<'a>>, Error> {
-        let model = self.int8_model()?;
-        self.check_layers::<N>()?;
-        let mut layers = model.layers.as_slice();
-        // Cannot fail once the layers were checked against `N`.
-        let net = N::borrow_int8_last(&mut layers).ok_or(Error::ShapeMismatch {
-            layer: 0,
-            file: self.header.layers.as_slice().first().copied(),
-            expected: N::spec_at(0),
-        })?;
-        Ok(crate::Int8Network::new(model.input, net))
     }
 
     /// Checks that every stored number is finite and every scale non-zero.
