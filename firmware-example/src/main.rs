@@ -598,7 +598,8 @@ fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
 
 /// On the Cortex-M4 build: nn-core's DSP dot products (`sxtb16` + `smlad`) against its
 /// portable ones, on pseudo-random int8 rows of every length from 0 to 67 (the full int8
-/// range, misaligned starts too), one row and four rows at a time. Prints
+/// range, misaligned starts too), one row and four rows at a time; and its assembly input
+/// quantization against `InputQuantizer::quantize`. Prints
 /// `DSPCHECK cases=<n> mismatches=<m>`.
 #[cfg(all(dsp, not(feature = "silent")))]
 fn dsp_check() {
@@ -627,6 +628,50 @@ fn dsp_check() {
             let four = [row(0), row(1), row(2), row(3)];
             cases += 1;
             mismatches += u32::from(dsp::dot4(four, x, bias) != portable::dot4(four, x, bias));
+        }
+    }
+    // Input quantization: the assembly loop against `quantize`, value by value, for
+    // quantizers from tiny to huge scales and zero points across the range, on special
+    // values (zeros, subnormals, infinities, NaNs, extremes), random bit patterns and
+    // values spread over the steps.
+    let specials = [
+        0.0f32,
+        -0.0,
+        f32::from_bits(1),
+        f32::from_bits(0x8000_0001),
+        f32::from_bits(0x007f_ffff),
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        f32::NAN,
+        -f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MAX,
+        f32::MIN,
+        0.5,
+        -0.5,
+        1.5,
+    ];
+    let mut bits = 0x9e37_79b9u32;
+    let mut values = [0.0f32; 400];
+    for (scale, zero_point) in [1.0 / 16.0, 0.0123, 1.7, 3e-3, 1e-30, 1e30, 2e-37, 9e-39]
+        .into_iter()
+        .flat_map(|s| [-128, -3, 77, 127].map(move |z| (s, z)))
+    {
+        let quantizer = nn_core::quant::InputQuantizer::new(scale, zero_point);
+        for (k, v) in values.iter_mut().enumerate() {
+            bits = bits.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = match k {
+                0..16 => specials[k],
+                16..272 => f32::from_bits(bits),
+                _ => (bits >> 8) as f32 / 16_777_216.0 * 600.0 * scale - 300.0 * scale,
+            };
+        }
+        let mut q = [0i8; 400];
+        quantizer.quantize_slice(&values, &mut q);
+        for (&x, &q) in values.iter().zip(&q) {
+            cases += 1;
+            mismatches += u32::from(quantizer.quantize(x) != q);
         }
     }
     say!("DSPCHECK cases={} mismatches={}", cases, mismatches);

@@ -255,7 +255,7 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
             assert!(run.line("model ").contains("format 2"), "{}", run.output);
             if target.starts_with("thumbv7em") {
                 assert_eq!(run.field("DSPCHECK", "mismatches"), "0", "{}", run.output);
-                assert_eq!(run.field("DSPCHECK", "cases"), "1360");
+                assert_eq!(run.field("DSPCHECK", "cases"), "14160");
             } else {
                 assert!(!run.output.contains("DSPCHECK"), "the M0 has no DSP path");
             }
