@@ -265,14 +265,14 @@ pub fn dot4(rows: [&[i8]; 4], x: &[i8], bias: [i32; 4]) -> [i32; 4] {
     }
 }
 
-/// With the DSP path, rows at least this long are summed four at a time ([`dot4`]); shorter
-/// ones one at a time, whose loops the compiler unrolls with the inputs kept widened in
-/// registers (measured on the Cortex-M4: sine 1-16-16-1 1,301 instructions one row at a
-/// time, 1,547 four at a time; digits 64-32-10 9,251 one at a time, 6,821 four at a time).
-/// Without it (Cortex-M0) one row at a time throughout: four rows spill the M0's eight
-/// registers (digits 28,359 instructions and 980 B of stack four at a time, 27,157 and 492 B
-/// one at a time).
-const FOUR_ROWS_FROM: usize = 32;
+/// With the DSP path, rows at least this long are summed four at a time ([`dot4`], the
+/// assembly loop); shorter ones one at a time, whose loops the compiler unrolls with the
+/// inputs kept widened in registers. Measured on the Cortex-M4 with the assembly loop:
+/// sine 1-16-16-1 1,194 instructions from 16 (1,198 from 32), on the run-time path 2,252
+/// (2,395). Without it (Cortex-M0) one row at a time throughout: four rows spill the M0's
+/// eight registers (digits 28,359 instructions and 980 B of stack four at a time, 27,157
+/// and 492 B one at a time).
+const FOUR_ROWS_FROM: usize = 16;
 
 /// The sums `acc[o] = bias[o] + Σ_i weights[o][i] · x[i]` of a layer, each handed with the
 /// next item of `outputs` (the output's slot and parameters) to `emit`. `weights` holds rows
@@ -461,9 +461,17 @@ pub mod dsp {
             // and lr saved and restored).
             unsafe { nn_core_dsp_words4(acc.as_mut_ptr(), x.as_ptr(), rows[0].as_ptr(), stride, words) }
         } else {
-            for (acc, row) in acc.iter_mut().zip(rows) {
-                *acc = dot(row.get(..4 * words).unwrap_or_default(), x, *acc);
-            }
+            words4_apart(rows, x, words, acc);
+        }
+    }
+
+    /// [`words4`] for rows that do not lie evenly in one slice (never so in a layer): one
+    /// at a time, out of line, so no network carries a copy.
+    #[cold]
+    #[inline(never)]
+    fn words4_apart(rows: [&[i8]; 4], x: &[i8], words: usize, acc: &mut [i32; 4]) {
+        for (acc, row) in acc.iter_mut().zip(rows) {
+            *acc = dot(row.get(..4 * words).unwrap_or_default(), x, *acc);
         }
     }
 
