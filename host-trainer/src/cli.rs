@@ -12,6 +12,7 @@ use crate::export::{self, Golden};
 use crate::metrics::{Forward, Metrics, NetForward, evaluate, evaluate_with};
 use crate::network::DynNetwork;
 use crate::optim::Optimizer;
+use crate::output;
 use crate::plot::loss_curve_svg;
 use crate::rng::Rng;
 use crate::synth::Synthetic;
@@ -341,6 +342,8 @@ fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
 
 fn train(args: TrainArgs) -> Result<(), Error> {
     check_fraction("--val-split", args.val_split)?;
+    let sides = ["golden.csv", "loss.svg", "rs"].map(|suffix| export::sibling(&args.out, suffix));
+    output::check(&[&args.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
     let table = Table::read_csv(&args.data)?;
     let inputs = table.columns.len().saturating_sub(1);
     table.column(&args.target)?;
@@ -646,6 +649,11 @@ fn read_raw_and_normalized(
 }
 
 fn explain(args: ExplainArgs) -> Result<(), Error> {
+    let plots = ["importance.svg", "heatmap.svg"].map(|suffix| export::sibling(&args.labelled.model, suffix));
+    output::check(
+        &[&args.labelled.model, &args.labelled.data],
+        &[&plots[0], &plots[1]],
+    )?;
     let (model, loss, data) = load_labelled(&args.labelled)?;
     let explanation =
         crate::explain::explain(model.f32()?, &data, loss, args.repeats, &mut Rng::new(args.seed));
@@ -743,6 +751,9 @@ fn eval(args: EvalArgs) -> Result<(), Error> {
 }
 
 fn predict(args: PredictArgs) -> Result<(), Error> {
+    // `--out -` is standard output, as without `--out`.
+    let out = args.out.as_deref().filter(|out| *out != Path::new("-"));
+    output::check(&[&args.model, &args.data], &out.into_iter().collect::<Vec<_>>())?;
     let model = load_model(&args.model)?;
     let table = Table::read_csv(&args.data)?;
     let skip = args.target.as_deref().map(|t| table.column(t)).transpose()?;
@@ -766,8 +777,8 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
         csv.push_str(&y.join(","));
         csv.push('\n');
     }
-    match args.out {
-        Some(out) => export::write_all_atomically(&[(out, csv.into_bytes())]),
+    match out {
+        Some(out) => export::write_all_atomically(&[(out.to_path_buf(), csv.into_bytes())]),
         None => {
             print!("{csv}");
             Ok(())
@@ -853,6 +864,9 @@ fn print_board_fit(file: &WeightFile<'_>, board: &crate::boards::Board) {
 }
 
 fn quantize(args: QuantizeArgs) -> Result<(), Error> {
+    let mut inputs = vec![args.model.as_path(), args.calib.as_path()];
+    inputs.extend(args.test.as_deref());
+    output::check(&inputs, &[&args.out])?;
     let model = load_model(&args.model)?;
     let net = model.f32()?;
     let (raw, calib) = read_raw_and_normalized(&model, &args.calib, &args.target)?;
@@ -928,6 +942,7 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
 
 fn split(args: SplitArgs) -> Result<(), Error> {
     check_fraction("--test", args.test)?;
+    output::check(&[&args.data], &[&args.train_out, &args.test_out])?;
     let table = Table::read_csv(&args.data)?;
     let labels: Vec<usize> = match &args.target {
         Some(target) => {
@@ -990,6 +1005,7 @@ fn split(args: SplitArgs) -> Result<(), Error> {
 }
 
 fn dataset(args: DatasetArgs) -> Result<(), Error> {
+    output::check(&[], &[&args.out])?;
     let kind = match args.kind {
         DatasetKind::Square => Synthetic::Square,
         DatasetKind::Sine => Synthetic::Sine,

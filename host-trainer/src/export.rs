@@ -1,6 +1,5 @@
 //! Export: the weight file and its companions, written atomically.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use nn_core::{LayerView, Metadata, NormalizationParams};
@@ -173,37 +172,4 @@ pub fn type_name(stem: &str) -> String {
     }
 }
 
-/// Writes every file or none: each goes to a temporary file beside its target first, and
-/// only when all are written are they renamed over their targets (a rename within a
-/// directory is atomic, so no target is ever half-written).
-///
-/// # Errors
-/// [`Error::Write`] naming the file; targets are then untouched (but for a rename failing
-/// part-way, which leaves each target either old or new, never partial).
-pub fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> Result<(), Error> {
-    let mut staged = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
-        let failed = |e: std::io::Error| Error::Write {
-            file: path.clone(),
-            message: e.to_string(),
-        };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut temp = tempfile::Builder::new()
-            .prefix(".host-trainer-")
-            .tempfile_in(dir)
-            .map_err(failed)?;
-        temp.write_all(bytes).map_err(failed)?;
-        temp.as_file().sync_all().map_err(failed)?;
-        staged.push((temp, path));
-    }
-    for (temp, path) in staged {
-        temp.persist(path).map_err(|e| Error::Write {
-            file: path.clone(),
-            message: e.error.to_string(),
-        })?;
-    }
-    Ok(())
-}
+pub use crate::output::write_all_atomically;

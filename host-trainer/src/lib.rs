@@ -37,6 +37,7 @@ pub mod gemm;
 pub mod metrics;
 pub mod network;
 pub mod optim;
+pub mod output;
 pub mod parallel;
 pub mod plot;
 pub mod quantize;

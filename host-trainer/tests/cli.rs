@@ -656,3 +656,209 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+// A user's files are never destroyed: inputs are never outputs, devices and links stay what
+// they are, new files get a new file's permissions, runs do not mix and leave nothing behind.
+
+/// The bytes of every file in `dir`, by name.
+fn snapshot(dir: &Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+#[cfg(unix)] // links, devices and modes as Unix has them
+fn an_input_is_never_an_output() {
+    let dir = workdir("inputs");
+    let model = train(&dir, &["--out", "m.nnw"]);
+    assert!(model.status.success(), "{}", stderr(&model));
+    std::os::unix::fs::symlink("sine.csv", dir.join("link.csv")).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--out", "sine.csv"],
+            "the output sine.csv is the input sine.csv",
+        ),
+        (
+            &["--out", "./sine.csv"],
+            "the output ./sine.csv is the input sine.csv",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let before = snapshot(&dir);
+        let out = train(&dir, extra);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        assert_eq!(snapshot(&dir), before, "{extra:?} changed a file");
+    }
+    let refusals: &[(&[&str], &str)] = &[
+        (
+            &[
+                "quantize", "--model", "m.nnw", "--calib", "sine.csv", "--target", "y", "--out", "m.nnw",
+            ],
+            "the output m.nnw is the input m.nnw",
+        ),
+        (
+            &[
+                "predict", "--model", "m.nnw", "--data", "sine.csv", "--out", "sine.csv",
+            ],
+            "the output sine.csv is the input sine.csv",
+        ),
+        (
+            &[
+                "predict", "--model", "m.nnw", "--data", "sine.csv", "--out", "link.csv",
+            ],
+            "the output link.csv is the input sine.csv",
+        ),
+        (
+            &[
+                "split",
+                "--data",
+                "sine.csv",
+                "--test",
+                "0.3",
+                "--train-out",
+                "a.csv",
+                "--test-out",
+                "./a.csv",
+            ],
+            "the outputs a.csv and ./a.csv are the same file",
+        ),
+    ];
+    for (args, expected) in refusals {
+        let before = snapshot(&dir);
+        let out = host_trainer(args, &dir);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+        assert_eq!(snapshot(&dir), before, "{args:?} changed a file");
+    }
+}
+
+#[test]
+#[cfg(unix)] // links, devices and modes as Unix has them
+fn devices_stay_devices_and_links_stay_links() {
+    let dir = workdir("links");
+    assert!(train(&dir, &["--out", "m.nnw"]).status.success());
+    let predict = |out: &str| {
+        host_trainer(
+            &[
+                "predict", "--model", "m.nnw", "--data", "sine.csv", "--target", "y", "--out", out,
+            ],
+            &dir,
+        )
+    };
+    for device in ["/dev/null", "/dev/full"] {
+        let out = predict(device);
+        assert_eq!(out.status.code(), Some(1), "{device}");
+        assert!(
+            stderr(&out).contains("is a device, not a regular file"),
+            "{}",
+            stderr(&out)
+        );
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(device).unwrap().file_type().is_char_device());
+    }
+    // `-` is standard output.
+    let out = predict("-");
+    assert!(
+        out.status.success() && stdout(&out).starts_with("output_0\n"),
+        "{}",
+        stderr(&out)
+    );
+    // A link as output: the file it points to is written, the link stays.
+    std::os::unix::fs::symlink("predictions.csv", dir.join("latest.csv")).unwrap();
+    assert!(predict("latest.csv").status.success());
+    assert!(
+        std::fs::symlink_metadata(dir.join("latest.csv"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("predictions.csv"))
+            .unwrap()
+            .starts_with("output_0\n")
+    );
+}
+
+#[test]
+#[cfg(unix)] // links, devices and modes as Unix has them
+fn outputs_get_a_new_file_s_permissions_and_keep_an_old_one_s() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = workdir("modes");
+    let mode = |f: &str| std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+    let bin = env!("CARGO_BIN_EXE_host-trainer");
+    let with_umask = |umask: &str, out: &str| {
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask}; exec \"$0\" dataset sine --samples 10 --out {out}"
+            ))
+            .arg(bin)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    with_umask("022", "a.csv");
+    assert_eq!(mode("a.csv"), 0o644);
+    with_umask("027", "b.csv");
+    assert_eq!(mode("b.csv"), 0o640);
+    std::fs::set_permissions(dir.join("a.csv"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    with_umask("022", "a.csv");
+    assert_eq!(mode("a.csv"), 0o600, "a replaced file keeps its mode");
+}
+
+#[test]
+fn concurrent_runs_do_not_mix_and_leave_nothing_behind() {
+    let dir = workdir("concurrent");
+    let args = |seed: &'static str, out: &'static str| -> Vec<&'static str> {
+        TRAIN
+            .iter()
+            .copied()
+            .chain(["--seed", seed, "--golden", "7", "--out", out])
+            .collect()
+    };
+    // What each run writes alone.
+    let mut alone = Vec::new();
+    for seed in ["1", "2"] {
+        assert!(host_trainer(&args(seed, "m.nnw"), &dir).status.success());
+        alone.push((
+            std::fs::read(dir.join("m.nnw")).unwrap(),
+            std::fs::read(dir.join("m.golden.csv")).unwrap(),
+        ));
+    }
+    // A temporary file a killed run left behind.
+    std::fs::write(dir.join(".m.nnw.host-trainer.tmp"), b"half a file").unwrap();
+    for _ in 0..6 {
+        let spawn = |seed| {
+            Command::new(env!("CARGO_BIN_EXE_host-trainer"))
+                .args(args(seed, "m.nnw"))
+                .current_dir(&dir)
+                .spawn()
+                .unwrap()
+        };
+        let (mut a, mut b) = (spawn("1"), spawn("2"));
+        assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+        let now = (
+            std::fs::read(dir.join("m.nnw")).unwrap(),
+            std::fs::read(dir.join("m.golden.csv")).unwrap(),
+        );
+        assert!(
+            alone.contains(&now),
+            "the model and its golden vectors come from different runs"
+        );
+    }
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("host-trainer"))
+        .collect();
+    assert!(stray.is_empty(), "left behind: {stray:?}");
+}
