@@ -115,20 +115,21 @@ struct TrainArgs {
     /// Optimizer.
     #[arg(long, value_enum, default_value = "adam")]
     optimizer: OptimizerArg,
-    /// Learning rate (default 0.001 for adam, 0.01 for sgd and momentum).
-    #[arg(long)]
+    /// Learning rate, above 0 (default 0.001 for adam, 0.01 for sgd and momentum).
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f32>,
-    /// Passes over the training data.
-    #[arg(long, default_value_t = 100)]
+    /// Passes over the training data (at least 1).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one, allow_negative_numbers = true)]
     epochs: usize,
-    /// Samples per gradient step.
-    #[arg(long, default_value_t = 32)]
+    /// Samples per gradient step (at least 1).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one, allow_negative_numbers = true)]
     batch: usize,
     /// Share of the data held out for validation (stratified for classification).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     val_split: f32,
-    /// Stop when the validation loss has not improved for N epochs (keeping the best weights).
-    #[arg(long)]
+    /// Stop when the validation loss has not improved for N epochs (keeping the best
+    /// weights); needs `--val-split`.
+    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
     patience: Option<usize>,
     /// Seed of every random choice: same seed, same bytes out.
     #[arg(long, default_value_t = 0)]
@@ -139,9 +140,10 @@ struct TrainArgs {
     /// Weight initialization.
     #[arg(long, value_enum, default_value = "glorot-uniform")]
     init: InitArg,
-    /// Number of golden test vectors stored in the file (from the validation split, else the
-    /// training data).
-    #[arg(long, default_value_t = 8)]
+    /// Number of golden test vectors stored in the file, drawn across the classes (or the
+    /// target's range) of the validation split, else of the training data; at most as many
+    /// as it has (said when fewer).
+    #[arg(long, default_value_t = 8, value_parser = whole_number, allow_negative_numbers = true)]
     golden: usize,
     /// Model name stored in the file (default: the output file's stem).
     #[arg(long)]
@@ -149,18 +151,19 @@ struct TrainArgs {
     /// The weight file to write.
     #[arg(long)]
     out: PathBuf,
-    /// Threads per batch (1 or 2; default 2 where there are two cores). Same bytes either way.
-    #[arg(long)]
+    /// Threads per batch (1 or 2, at most the machine's cores; default 2 where there are two
+    /// cores). Same bytes either way.
+    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
     threads: Option<usize>,
     /// Augmentation: Gaussian noise of this standard deviation on every (normalized) feature,
     /// drawn afresh every epoch.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     augment_noise: f32,
     /// Augmentation: every sample scaled by a factor drawn from [1 - A, 1 + A] every epoch.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     augment_scale: f32,
     /// Augmentation (classification): mixup with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     mixup: Option<f32>,
     /// Print nothing but errors.
     #[arg(long)]
@@ -330,6 +333,93 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// `--epochs`, `--batch` and the like: a whole number of at least 1, with our own message for
+/// anything else (a negative number included).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("expected a whole number of at least 1, not {text}"))
+}
+
+/// `--golden` and the like: a whole number (0 or more).
+fn whole_number(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .map_err(|_| format!("expected a whole number (0 or more), not {text}"))
+}
+
+/// Everything `train` is given that it can check before reading a byte of data.
+fn check_train_options(args: &TrainArgs) -> Result<(), Error> {
+    let config = |message: String| Err(Error::Config(message));
+    check_fraction("--val-split", args.val_split)?;
+    if let Some(lr) = args.lr
+        && !(lr.is_finite() && lr > 0.0)
+    {
+        return config(format!("--lr must be a number above 0, not {lr}"));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = cores.min(2);
+    if let Some(threads) = args.threads
+        && threads > most
+    {
+        return config(format!(
+            "--threads is 1 to {most} here ({cores} cores; the trainer uses at most 2), not {threads}"
+        ));
+    }
+    if args.patience.is_some() && args.val_split == 0.0 {
+        return config(
+            "--patience stops on the validation loss: it needs a validation split (--val-split, e.g. 0.2)"
+                .into(),
+        );
+    }
+    if !(args.augment_noise.is_finite() && args.augment_noise >= 0.0) {
+        return config(format!(
+            "--augment-noise must be 0 or more, not {}",
+            args.augment_noise
+        ));
+    }
+    check_fraction("--augment-scale", args.augment_scale)?;
+    if let Some(alpha) = args.mixup
+        && !(alpha.is_finite() && alpha > 0.0)
+    {
+        return config(format!("--mixup must be above 0, not {alpha}"));
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is allocated, a network and batch whose training would take more
+/// memory than the machine has available: parameters, gradients per thread, the optimizer's
+/// two moments and the best epoch's copy, and per thread the activations, pre-activations
+/// and deltas of a batch.
+fn check_memory(specs: &[nn_core::LayerSpec], batch: usize, threads: usize) -> Result<(), Error> {
+    let params: u64 = specs.iter().map(|s| s.param_count() as u64).sum();
+    let units: u64 = specs.iter().map(|s| u64::from(s.outputs)).sum::<u64>()
+        + specs.first().map_or(0, |s| u64::from(s.inputs));
+    let threads = threads.max(1) as u64;
+    let needed = 4 * (params * (4 + threads) + 3 * units * batch as u64 * threads);
+    match available_memory() {
+        Some(available) if needed > available => Err(Error::Config(format!(
+            "training this network with batch {batch} needs about {:.1} GiB of memory ({params} parameters), \
+             and this machine has {:.1} GiB available: use fewer or narrower layers, or a smaller batch",
+            gib(needed),
+            gib(available)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Bytes of memory available to a new program (Linux's `MemAvailable`), if known.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
 fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
     if (0.0..1.0).contains(&value) {
         Ok(())
@@ -341,13 +431,15 @@ fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
 }
 
 fn train(args: TrainArgs) -> Result<(), Error> {
-    check_fraction("--val-split", args.val_split)?;
+    check_train_options(&args)?;
     let sides = ["golden.csv", "loss.svg", "rs"].map(|suffix| export::sibling(&args.out, suffix));
     output::check(&[&args.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
     let table = Table::read_csv(&args.data)?;
     let inputs = table.columns.len().saturating_sub(1);
     table.column(&args.target)?;
-    let mut net = DynNetwork::from_spec(inputs, &args.layers)?;
+    let specs = DynNetwork::parse_spec(inputs, &args.layers)?;
+    check_memory(&specs, args.batch, args.threads.unwrap_or(2))?;
+    let mut net = DynNetwork::new(specs)?;
     let loss = args
         .loss
         .map_or_else(|| Task::default_loss(net.output_activation()), Loss::from);
@@ -410,7 +502,20 @@ fn train(args: TrainArgs) -> Result<(), Error> {
             .unwrap_or_default()
     });
     let golden_source = if raw_val.is_empty() { &raw_train } else { &raw_val };
-    let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden);
+    if args.golden > golden_source.len() && !quiet {
+        eprintln!(
+            "note: {} test vectors stored, not {}: the {} has only {} samples",
+            golden_source.len(),
+            args.golden,
+            if raw_val.is_empty() {
+                "training data"
+            } else {
+                "validation split"
+            },
+            golden_source.len()
+        );
+    }
+    let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden, args.seed);
     let model = export::encode_model(&net, &name, scaling.as_ref(), &golden, &args.out)?;
     let title = format!(
         "{name}: {}",
@@ -878,7 +983,7 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let qnet = crate::quantize::quantize(net, &calib)?;
     let int8 = qnet.model();
     let mut predictor = crate::quantize::QPredictor::new(&int8);
-    let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, |x| {
+    let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, 0, |x| {
         predictor.predict(&int8, x).to_vec()
     });
     let file = export::encode_int8_model(&qnet, &model.name, model.scaling.as_ref(), &golden, &args.out)?;

@@ -290,6 +290,46 @@ impl Dataset {
         &self.targets[i * n..(i + 1) * n]
     }
 
+    /// `count` sample indices spread over the data (at most `len()`): for a classifier,
+    /// taken from each class in turn (each class in an order shuffled by `rng`), so that
+    /// every class is there while it has samples; for regression, evenly spaced over the
+    /// targets' range (sorted by the first target). What test vectors are drawn from, so a
+    /// file sorted by class still carries vectors of every class.
+    pub fn spread_indices(&self, count: usize, rng: &mut crate::Rng) -> Vec<usize> {
+        let count = count.min(self.len());
+        if self.labels.len() == self.len() && !self.labels.is_empty() {
+            let classes = self.labels.iter().max().map_or(0, |&m| m + 1);
+            let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+            for (i, &label) in self.labels.iter().enumerate() {
+                by_class[label].push(i);
+            }
+            for members in &mut by_class {
+                rng.shuffle(members);
+            }
+            let mut picked = Vec::with_capacity(count);
+            let mut round = 0;
+            while picked.len() < count {
+                picked.extend(
+                    by_class
+                        .iter()
+                        .filter_map(|members| members.get(round))
+                        .take(count - picked.len()),
+                );
+                round += 1;
+            }
+            return picked;
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by(|&a, &b| self.y(a)[0].total_cmp(&self.y(b)[0]));
+        match count {
+            0 => Vec::new(),
+            1 => vec![order[order.len() / 2]],
+            _ => (0..count)
+                .map(|k| order[k * (order.len() - 1) / (count - 1)])
+                .collect(),
+        }
+    }
+
     /// The samples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Dataset {
         Dataset {

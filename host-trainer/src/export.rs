@@ -19,28 +19,31 @@ pub struct Golden {
 }
 
 impl Golden {
-    /// The first `count` samples of `raw` (un-normalized features) with the outputs nn-core's
-    /// forward gives for them after `scaling`.
+    /// `count` samples of `raw` (un-normalized features), spread across its classes or its
+    /// targets' range ([`Dataset::spread_indices`], drawn with `seed`), with the outputs
+    /// nn-core's forward gives for them after `scaling`.
     pub fn from_samples(
         net: &dyn LayerView,
         scaling: Option<&Scaling>,
         raw: &Dataset,
         count: usize,
+        seed: u64,
     ) -> Golden {
         let mut predictor = Predictor::new(net);
-        Golden::from_samples_with(scaling, raw, count, |x| predictor.predict(net, x).to_vec())
+        Golden::from_samples_with(scaling, raw, count, seed, |x| predictor.predict(net, x).to_vec())
     }
 
-    /// The first `count` samples of `raw` with the outputs `predict` gives for them after
+    /// As [`Golden::from_samples`], with the outputs `predict` gives for the samples after
     /// `scaling` (e.g. nn-core's int8 forward).
     pub fn from_samples_with(
         scaling: Option<&Scaling>,
         raw: &Dataset,
         count: usize,
+        seed: u64,
         mut predict: impl FnMut(&[f32]) -> Vec<f32>,
     ) -> Golden {
         let mut golden = Golden::default();
-        for i in 0..count.min(raw.len()) {
+        for i in raw.spread_indices(count, &mut crate::Rng::new(seed)) {
             let mut x = raw.x(i).to_vec();
             if let Some(scaling) = scaling {
                 scaling.apply_row(&mut x);

@@ -43,6 +43,15 @@ impl DynNetwork {
     /// # Errors
     /// [`Error::LayerSpec`] for a spec that does not parse; as [`DynNetwork::new`].
     pub fn from_spec(inputs: usize, spec: &str) -> Result<DynNetwork, Error> {
+        DynNetwork::new(Self::parse_spec(inputs, spec)?)
+    }
+
+    /// The layers of a `--layers` spec for `inputs` features, without building the network
+    /// (so that what it would take can be checked first).
+    ///
+    /// # Errors
+    /// [`Error::LayerSpec`] for a spec that does not parse.
+    pub fn parse_spec(inputs: usize, spec: &str) -> Result<Vec<LayerSpec>, Error> {
         let bad = |message: String| Error::LayerSpec {
             spec: spec.to_owned(),
             message,
@@ -72,7 +81,7 @@ impl DynNetwork {
             });
             width = units;
         }
-        DynNetwork::new(specs)
+        Ok(specs)
     }
 
     /// A copy of any network seen through the layer view.

@@ -862,3 +862,84 @@ fn concurrent_runs_do_not_mix_and_leave_nothing_behind() {
         .collect();
     assert!(stray.is_empty(), "left behind: {stray:?}");
 }
+
+/// Options are checked before any work, negative numbers included, with our own messages;
+/// nothing is written.
+#[test]
+fn options_are_checked_before_any_work() {
+    let dir = workdir("options");
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        [
+            "train",
+            "--data",
+            "sine.csv",
+            "--target",
+            "y",
+            "--layers",
+            "8:relu,1:linear",
+            "--out",
+            "m.nnw",
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect()
+    };
+    let refused: &[(&[&str], &str)] = &[
+        (&["--lr=-1"], "--lr must be a number above 0, not -1"),
+        (&["--lr", "-1"], "--lr must be a number above 0, not -1"),
+        (&["--lr", "0"], "--lr must be a number above 0, not 0"),
+        (&["--lr", "NaN"], "--lr must be a number above 0, not NaN"),
+        (&["--threads", "3"], "--threads is 1 to"),
+        (
+            &["--patience", "5"],
+            "--patience stops on the validation loss: it needs a validation split",
+        ),
+        (&["--augment-noise", "-1"], "--augment-noise must be 0 or more"),
+        (&["--mixup", "0"], "--mixup must be above 0"),
+    ];
+    for (extra, expected) in refused {
+        assert_fails_cleanly(&dir, &with(extra), expected);
+    }
+    // 2^34 parameters, 500 GiB: more memory than a machine has, refused before allocating.
+    assert_fails_cleanly(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "sine.csv",
+            "--target",
+            "y",
+            "--layers",
+            "65535:relu,65535:relu,65535:relu,65535:relu,65535:relu,1:linear",
+            "--out",
+            "m.nnw",
+        ],
+        "GiB of memory (17179803646 parameters), and this machine has",
+    );
+    // Whole numbers: the parser's refusal, with our words for what is expected.
+    for (extra, expected) in [
+        (["--epochs", "0"], "expected a whole number of at least 1, not 0"),
+        (
+            ["--epochs", "-3"],
+            "expected a whole number of at least 1, not -3",
+        ),
+        (["--threads", "0"], "expected a whole number of at least 1, not 0"),
+        (["--golden", "-2"], "expected a whole number (0 or more), not -2"),
+    ] {
+        let out = host_trainer(&with(&extra), &dir);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&out).contains(expected), "{extra:?}: {}", stderr(&out));
+    }
+    // A cap is said, not silent.
+    let out = host_trainer(
+        &with(&["--golden", "500", "--val-split", "0.2", "--epochs", "2"]),
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("note: 60 test vectors stored, not 500: the validation split has only 60 samples"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -121,7 +121,7 @@ fn typed_networks_train_through_the_layer_view() {
     host_trainer::fit_view(&mut typed, &data, None, &config, &mut Rng::new(2), &mut |_| {}).unwrap();
     fit(&mut dynamic, &data, None, &config, &mut Rng::new(2), &mut |_| {}).unwrap();
     assert_eq!(DynNetwork::from_view(&typed).unwrap(), dynamic);
-    let golden = host_trainer::export::Golden::from_samples(&dynamic, None, &data, 4);
+    let golden = host_trainer::export::Golden::from_samples(&dynamic, None, &data, 4, 0);
     let bytes =
         host_trainer::export::encode_model(&dynamic, "sine", None, &golden, "m.nnw".as_ref()).unwrap();
     let loaded: Sine = WeightFile::parse_exact(&bytes).unwrap().to_network().unwrap();

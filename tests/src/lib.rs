@@ -198,7 +198,7 @@ pub fn train_and_write(
         ..TrainConfig::new(loss)
     };
     fit(&mut net, &train, None, &config, &mut rng, &mut |_| {}).expect("training");
-    let vectors = Golden::from_samples(&net, scaling.as_ref(), data, golden);
+    let vectors = Golden::from_samples(&net, scaling.as_ref(), data, golden, seed);
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -223,7 +223,7 @@ pub fn quantize_and_write(net: &DynNetwork, data: &Dataset, golden: usize, path:
     let qnet = host_trainer::quantize::quantize(net, &calibration).expect("quantize");
     let model = qnet.model();
     let mut predictor = host_trainer::quantize::QPredictor::new(&model);
-    let vectors = Golden::from_samples_with(scaling.as_ref(), data, golden, |x| {
+    let vectors = Golden::from_samples_with(scaling.as_ref(), data, golden, 0, |x| {
         predictor.predict(&model, x).to_vec()
     });
     let name = path
