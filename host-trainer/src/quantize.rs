@@ -307,15 +307,25 @@ pub fn compare(net: &DynNetwork, qnet: &QNetwork, data: &Dataset) -> Comparison 
         samples: data.len(),
         ..Comparison::default()
     };
-    let n = data.len().max(1) as f32;
     let classification = data.task.is_classification();
+    // Counted in integers and summed in f64: an f32 running mean drifts (0.9955 for
+    // 199,886 of 200,000; 0.999998 for 133 of 133).
+    let (mut se_f32, mut se_int8) = (0.0f64, 0.0f64);
+    let (mut right_f32, mut right_int8, mut agree) = (0usize, 0usize, 0usize);
     for i in 0..data.len() {
         let f = predictor.predict(net, data.x(i)).to_vec();
         let q = qpredictor.predict(&model, data.x(i));
         let t = data.y(i);
-        let se = |y: &[f32]| y.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() / t.len() as f32;
-        c.mse_f32 += se(&f) / n;
-        c.mse_int8 += se(q) / n;
+        let se = |y: &[f32]| {
+            let sum: f64 = y
+                .iter()
+                .zip(t)
+                .map(|(a, b)| f64::from(a - b) * f64::from(a - b))
+                .sum();
+            sum / t.len() as f64
+        };
+        se_f32 += se(&f);
+        se_int8 += se(q);
         c.max_abs_diff = f
             .iter()
             .zip(q)
@@ -327,10 +337,18 @@ pub fn compare(net: &DynNetwork, qnet: &QNetwork, data: &Dataset) -> Comparison 
                 crate::metrics::predicted_class(&f),
                 crate::metrics::predicted_class(q),
             );
-            c.accuracy_f32 += f32::from(u8::from(cf == label)) / n;
-            c.accuracy_int8 += f32::from(u8::from(cq == label)) / n;
-            c.agreement += f32::from(u8::from(cf == cq)) / n;
+            right_f32 += usize::from(cf == label);
+            right_int8 += usize::from(cq == label);
+            agree += usize::from(cf == cq);
         }
+    }
+    let n = data.len().max(1) as f64;
+    c.mse_f32 = se_f32 / n;
+    c.mse_int8 = se_int8 / n;
+    if classification {
+        c.accuracy_f32 = right_f32 as f64 / n;
+        c.accuracy_int8 = right_int8 as f64 / n;
+        c.agreement = agree as f64 / n;
     }
     c.classification = classification;
     c
@@ -344,15 +362,15 @@ pub struct Comparison {
     /// Whether accuracies are meaningful.
     pub classification: bool,
     /// Mean squared error of the f32 network.
-    pub mse_f32: f32,
+    pub mse_f32: f64,
     /// Mean squared error of the int8 network.
-    pub mse_int8: f32,
+    pub mse_int8: f64,
     /// Accuracy of the f32 network (classification).
-    pub accuracy_f32: f32,
+    pub accuracy_f32: f64,
     /// Accuracy of the int8 network (classification).
-    pub accuracy_int8: f32,
+    pub accuracy_int8: f64,
     /// Fraction of samples where both predict the same class (classification).
-    pub agreement: f32,
+    pub agreement: f64,
     /// Largest difference of one output.
     pub max_abs_diff: f32,
 }
