@@ -35,33 +35,55 @@ impl Table {
     ///
     /// # Errors
     /// As [`Table::read_csv`].
-    pub fn from_reader(path: &Path, reader: impl std::io::Read) -> Result<Table, DataError> {
+    pub fn from_reader(path: &Path, mut reader: impl std::io::Read) -> Result<Table, DataError> {
         let at = |line: u64, column: Option<(usize, &str)>, message: String| DataError::At {
             file: path.to_path_buf(),
             line,
             column: column.map(|(i, name)| format!("column {} ({name})", i + 1)),
             message,
         };
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| DataError::io(path, &e))?;
+        let text = CsvText::new(&bytes).map_err(|message| at(1, None, message))?;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(reader);
-        let header = csv.headers().map_err(|e| at(1, None, e.to_string()))?.clone();
+            .from_reader(text.body());
+        let header_line = text.line_at(0);
+        let header = csv
+            .headers()
+            .map_err(|e| at(header_line, None, e.to_string()))?
+            .clone();
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
             return Err(DataError::Empty {
                 file: path.to_path_buf(),
             });
+        }
+        if header.len() == 1
+            && let Some(separator) = other_separator(&header[0])
+        {
+            return Err(at(
+                header_line,
+                None,
+                format!(
+                    "one column named '{}': the file looks separated by {separator}, and host-trainer reads \
+                     comma-separated files: save it as CSV with commas (and decimal points, not decimal commas)",
+                    &header[0]
+                ),
+            ));
         }
         let columns: Vec<String> = header.iter().map(str::to_owned).collect();
         let mut values = Vec::new();
         let mut lines = Vec::new();
         for record in csv.records() {
             let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| text.line_at(p.byte()));
                 at(line, None, e.to_string())
             })?;
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, |p| text.line_at(p.byte()));
             if record.len() != columns.len() {
                 let what = if record.len() < columns.len() {
                     "missing fields"
@@ -466,4 +488,98 @@ impl Dataset {
             task: Task::Regression,
         }
     }
+}
+
+/// A CSV file's bytes as host-trainer reads them: UTF-8 (a byte-order mark skipped), an
+/// Excel `sep=,` first line skipped, and line numbers counted as people count them, with
+/// LF, CRLF or lone CR line ends and blank lines included.
+struct CsvText<'a> {
+    /// Everything after the skipped prefix.
+    body: &'a [u8],
+    /// Where each line after the first starts, as byte offsets into `body`.
+    line_starts: Vec<u64>,
+    /// The line number of `body`'s first line (2 after a skipped `sep=` line).
+    first_line: u64,
+}
+
+impl<'a> CsvText<'a> {
+    /// The text to parse, or why it cannot be read as a comma-separated file (what to do).
+    fn new(bytes: &'a [u8]) -> Result<CsvText<'a>, String> {
+        if bytes.starts_with(&[0xFF, 0xFE])
+            || bytes.starts_with(&[0xFE, 0xFF])
+            || bytes.iter().take(200).any(|&b| b == 0)
+        {
+            return Err(
+                "the file is UTF-16 text, not UTF-8: save it as \"CSV UTF-8\" (Excel) or convert it, \
+                 e.g. iconv -f UTF-16 -t UTF-8"
+                    .into(),
+            );
+        }
+        let mut body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+        let mut first_line = 1;
+        if body.len() >= 4 && body[..4].eq_ignore_ascii_case(b"sep=") {
+            let end = body
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+                .unwrap_or(body.len());
+            let separator = String::from_utf8_lossy(&body[4..end]).trim().to_owned();
+            if separator != "," {
+                return Err(format!(
+                    "the first line says the separator is '{separator}' (Excel's sep= line), and host-trainer \
+                     reads comma-separated files: save it as CSV with commas"
+                ));
+            }
+            let mut rest = &body[end..];
+            rest = rest.strip_prefix(b"\r").unwrap_or(rest);
+            rest = rest.strip_prefix(b"\n").unwrap_or(rest);
+            body = rest;
+            first_line = 2;
+        }
+        let mut line_starts = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            match body[i] {
+                b'\r' if body.get(i + 1) == Some(&b'\n') => {
+                    line_starts.push(i as u64 + 2);
+                    i += 2;
+                }
+                b'\r' | b'\n' => {
+                    line_starts.push(i as u64 + 1);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        Ok(CsvText {
+            body,
+            line_starts,
+            first_line,
+        })
+    }
+
+    /// The bytes to parse.
+    fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The 1-based line number of the record that starts at `offset` of the body (the csv
+    /// reader may place a record's start on the line ends and blank lines before it).
+    fn line_at(&self, offset: u64) -> u64 {
+        let skipped = self
+            .body
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count() as u64;
+        let offset = offset + skipped;
+        self.first_line + self.line_starts.partition_point(|&start| start <= offset) as u64
+    }
+}
+
+/// The separator a lone header field shows the file uses instead of commas, if any.
+fn other_separator(field: &str) -> Option<&'static str> {
+    [(';', "semicolons (';')"), ('\t', "tabs"), ('|', "bars ('|')")]
+        .into_iter()
+        .find(|(c, _)| field.contains(*c))
+        .map(|(_, name)| name)
 }
