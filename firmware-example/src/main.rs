@@ -559,11 +559,28 @@ fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
         inputs[i] = raw.as_ref()[0];
         outputs[i] = infer(file, |x| nn_core::Layer::predict(net, x), &raw).as_ref()[0];
     }
+    // The file's names, kept (the demo's one input, its target, at most two classes).
+    let (mut input_names, mut class_names) =
+        (heapless::Vec::<&str, 1>::new(), heapless::Vec::<&str, 2>::new());
+    let names = file.names().and_then(|names| {
+        for name in names.inputs() {
+            input_names.push(name).ok()?;
+        }
+        for name in names.classes() {
+            class_names.push(name).ok()?;
+        }
+        Some(nn_core::NamesSpec {
+            inputs: &input_names,
+            target: names.target(),
+            classes: &class_names,
+        })
+    });
     let meta = nn_core::Metadata {
         name: file.name(),
         normalization,
         test_inputs: &inputs[..vectors],
         test_outputs: &outputs[..vectors],
+        names,
     };
     let mut bytes = [0u8; SLOT];
     let mut scratch = [0u8; SLOT];

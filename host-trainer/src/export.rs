@@ -132,6 +132,7 @@ fn metadata<'a>(name: &'a str, scaling: Option<&'a Scaling>, golden: &'a Golden)
         }),
         test_inputs: &golden.inputs,
         test_outputs: &golden.outputs,
+        names: None,
     }
 }
 

@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use nn_core::format::{Location, NonFiniteValue};
 use nn_core::{
-    Activation, Dense, Error, Identity, Layer, LayerSpec, Metadata, NormalizationParams, Sigmoid, Tanh,
-    Trainable, WeightFile, encode, encoded_len, network,
+    Activation, Dense, Error, Identity, Layer, LayerSpec, Metadata, NamesSpec, NormalizationParams, Sigmoid,
+    Tanh, Trainable, WeightFile, encode, encoded_len, network,
 };
 use proptest::prelude::*;
 
@@ -59,6 +59,7 @@ fn encode_tiny_with(net: &Tiny, outputs: &[f32]) -> Vec<u8> {
         }),
         test_inputs: &TEST_INPUTS,
         test_outputs: outputs,
+        names: None,
     };
     let mut bytes = vec![0u8; encoded_len(net, &meta).unwrap()];
     let len = encode(net, &meta, &mut bytes).unwrap();
@@ -226,10 +227,10 @@ fn errors_say_what_is_wrong() {
         (
             {
                 let mut b = FIXTURE.to_vec();
-                b[4] = 3;
+                b[4] = 4;
                 b
             },
-            "format version 3, this build reads versions 1 to 2",
+            "format version 4, this build reads versions 1 to 3",
         ),
         (
             {
@@ -477,6 +478,8 @@ proptest! {
         name in "[a-z0-9_-]{0,32}",
         normalized in any::<bool>(),
         vectors in 0usize..4,
+        classes in 0usize..4,
+        named in any::<bool>(),
     ) {
         let activations: Vec<Activation> = activations.iter().map(|&i| Activation::ALL[i]).collect();
         let net = dyn_net(&widths, &activations, &values);
@@ -485,15 +488,34 @@ proptest! {
         let offset: Vec<f32> = (0..inputs).map(|i| values[(i + 1) % values.len()]).collect();
         let test_inputs: Vec<f32> = values.iter().copied().cycle().take(vectors * inputs).collect();
         let test_outputs: Vec<f32> = values.iter().copied().cycle().skip(3).take(vectors * outputs).collect();
+        // Names (version 3): "é" and a 64-byte name among them; no class, or 2 up to the outputs.
+        let input_names: Vec<String> = (0..inputs).map(|i| if i == 1 { "é".repeat(32) } else { format!("x{i}") }).collect();
+        let input_names: Vec<&str> = input_names.iter().map(String::as_str).collect();
+        let classes = if classes < 2 { 0 } else { classes.min(outputs.max(2)) };
+        let class_names: Vec<String> = (0..classes).map(|c| format!("class {c}")).collect();
+        let class_names: Vec<&str> = class_names.iter().map(String::as_str).collect();
+        let names = named.then_some(NamesSpec { inputs: &input_names, target: "y", classes: &class_names });
         let meta = Metadata {
             name: &name,
             normalization: normalized.then_some(NormalizationParams { offset: &offset, scale: &scale }),
             test_inputs: &test_inputs,
             test_outputs: &test_outputs,
+            names,
         };
         let mut bytes = vec![0u8; encoded_len(&net, &meta).unwrap()];
         encode(&net, &meta, &mut bytes).unwrap();
         let file = WeightFile::parse_exact(&bytes).unwrap();
+        prop_assert_eq!(file.version(), if named { 3 } else { 1 });
+        match file.names() {
+            Some(stored) => {
+                prop_assert!(named);
+                prop_assert_eq!(stored.inputs().collect::<Vec<_>>(), input_names.clone());
+                prop_assert_eq!(stored.target(), "y");
+                prop_assert_eq!(stored.classes().collect::<Vec<_>>(), class_names.clone());
+                prop_assert_eq!(stored.class(classes), None);
+            }
+            None => prop_assert!(!named || !cfg!(feature = "names")),
+        }
         prop_assert_eq!(file.name(), name.as_str());
         prop_assert_eq!(file.layers().as_slice().len(), widths.len() - 1);
         let stored: Vec<u32> = file.params().iter().map(f32::to_bits).collect();
@@ -548,4 +570,150 @@ fn the_crc_is_the_crc_crates_crc32_iso_hdlc() {
         );
     }
     assert_eq!(nn_core::format::crc32(b"123456789"), 0xCBF4_3926); // the catalogue's check value
+}
+
+/// The tiny fixture's network with names (format version 3).
+#[cfg(feature = "names")]
+fn encode_named(names: NamesSpec<'_>) -> Result<Vec<u8>, Error> {
+    let net = tiny();
+    let meta = Metadata {
+        name: "named",
+        names: Some(names),
+        ..Metadata::default()
+    };
+    let mut bytes = vec![0u8; encoded_len(&net, &meta)?];
+    encode(&net, &meta, &mut bytes)?;
+    Ok(bytes)
+}
+
+#[test]
+#[cfg(feature = "names")] // read only with the feature (on by default)
+fn names_are_stored_checked_and_every_damage_to_them_refused() {
+    let names = NamesSpec {
+        inputs: &["petal length", "petal width"],
+        target: "species",
+        classes: &["setosa", "virginica"],
+    };
+    let bytes = encode_named(names).unwrap();
+    let file = WeightFile::parse_exact(&bytes).unwrap();
+    assert_eq!(file.version(), 3);
+    let stored = file.names().unwrap();
+    assert_eq!(
+        stored.inputs().collect::<Vec<_>>(),
+        ["petal length", "petal width"]
+    );
+    assert_eq!(
+        (stored.target(), stored.class(1), stored.class_count()),
+        ("species", Some("virginica"), 2)
+    );
+    assert_eq!(
+        file.to_network::<Tiny>().unwrap(),
+        tiny(),
+        "names change no parameter"
+    );
+    // The files without names are still version 1, byte for byte (the fixture).
+    assert!(WeightFile::parse_exact(FIXTURE).unwrap().names().is_none());
+    // Every truncation and every bit flip is refused.
+    for end in 0..bytes.len() {
+        assert!(
+            WeightFile::parse_exact(&bytes[..end]).is_err(),
+            "truncated at {end}"
+        );
+    }
+    for bit in 0..bytes.len() * 8 {
+        let mut flipped = bytes.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        assert!(
+            WeightFile::parse_exact(&flipped).is_err(),
+            "bit {bit} flipped and the file still loads"
+        );
+    }
+    // What the encoder refuses, the reader would: names that do not fit the layers.
+    let refusals = [
+        (
+            NamesSpec {
+                inputs: &["a"],
+                ..names
+            },
+            Error::MetadataShape {
+                what: "input names",
+                expected: 2,
+                found: 1,
+            },
+        ),
+        (
+            NamesSpec {
+                classes: &["one"],
+                ..names
+            },
+            Error::MetadataShape {
+                what: "class names",
+                expected: 2,
+                found: 1,
+            },
+        ),
+        (
+            NamesSpec {
+                classes: &["a", "b", "c"],
+                ..names
+            },
+            Error::MetadataShape {
+                what: "class names",
+                expected: 2,
+                found: 3,
+            },
+        ),
+        (
+            NamesSpec {
+                target: &"t".repeat(65),
+                ..names
+            },
+            Error::ColumnNameTooLong { len: 65 },
+        ),
+    ];
+    for (spec, error) in refusals {
+        assert_eq!(encode_named(spec).unwrap_err(), error);
+    }
+    // A count that does not fit the layers, written by hand with the CRC fixed up: refused.
+    let regression = encode_named(NamesSpec {
+        classes: &[],
+        ..names
+    })
+    .unwrap();
+    // magic 4, version 1, name 1 + 5, kind 1, layers 1 + 2 · 3, normalized 1, vectors 1.
+    let count_at = 21;
+    assert_eq!(regression[count_at], 3, "two inputs and the target");
+    let mut wrong = regression.clone();
+    wrong[count_at] = 2;
+    let crc = nn_core::format::crc32(&wrong[..wrong.len() - 4]);
+    let end = wrong.len() - 4;
+    wrong[end..].copy_from_slice(&crc.to_le_bytes());
+    assert!(WeightFile::parse_exact(&wrong).is_err());
+    // Well-formed names that do not fit the layers, the rest of the file rebuilt around them
+    // (header padded to 4, body, CRC): the reader's own check refuses them.
+    let body_at = {
+        let file = WeightFile::parse_exact(&regression).unwrap();
+        file.params().as_bytes().as_ptr() as usize - regression.as_ptr() as usize
+    };
+    for names in [
+        &["a", "b"][..],
+        &["a", "b", "t", "one class"],
+        &["a", "b", "t", "c0", "c1", "c2"],
+    ] {
+        let mut rebuilt = regression[..count_at].to_vec();
+        rebuilt.push(names.len() as u8);
+        for name in names {
+            rebuilt.push(name.len() as u8);
+            rebuilt.extend(name.as_bytes());
+        }
+        rebuilt.resize(rebuilt.len().next_multiple_of(4), 0);
+        rebuilt.extend(&regression[body_at..regression.len() - 4]);
+        let crc = nn_core::format::crc32(&rebuilt);
+        rebuilt.extend(crc.to_le_bytes());
+        assert!(
+            matches!(WeightFile::parse_exact(&rebuilt), Err(Error::MalformedHeader { reason }) if reason == "the names do not fit the layers"),
+            "{names:?}: {:?}",
+            WeightFile::parse_exact(&rebuilt)
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! Writing a network and its metadata as a weight file, into a caller's buffer.
 
 use super::int8::{Int8Model, Int8Stage, check_hidden, check_input, check_scales};
-use super::{Error, Layout, Location, MAGIC, ModelKind, Name, Preamble, WireHeader};
+use super::{
+    Error, Layout, Location, MAGIC, MAX_COLUMN_NAME_LEN, ModelKind, NAMES_FORMAT_VERSION, Name, Names,
+    Preamble, WireHeader,
+};
 use super::{check_finite, check_layer_chain, crc32};
 use crate::view::{LayerList, LayerView};
 
@@ -25,6 +28,38 @@ pub struct Metadata<'a> {
     pub test_inputs: &'a [f32],
     /// Expected outputs of the test vectors, one after another.
     pub test_outputs: &'a [f32],
+    /// The names of the input columns, the target and the classes (format version 3), or
+    /// `None` (the file is then written as version 1 for f32, 2 for int8, as before).
+    pub names: Option<NamesSpec<'a>>,
+}
+
+/// The names to store in a file (see [`Names`](super::Names)).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NamesSpec<'a> {
+    /// One name per input, in input order.
+    pub inputs: &'a [&'a str],
+    /// The target column.
+    pub target: &'a str,
+    /// The classes, output by output (none for regression; two for one sigmoid output).
+    pub classes: &'a [&'a str],
+}
+
+impl NamesSpec<'_> {
+    /// Every name in file order: inputs, target, classes.
+    fn all(&self) -> impl Iterator<Item = &str> {
+        self.inputs
+            .iter()
+            .copied()
+            .chain([self.target])
+            .chain(self.classes.iter().copied())
+    }
+}
+
+/// The names section as postcard writes a sequence of strings.
+impl serde::Serialize for NamesSpec<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.all())
+    }
 }
 
 /// Everything `encode` needs, checked.
@@ -144,15 +179,24 @@ fn prepare_header<'a>(
             index,
         })?;
     }
+    if let Some(names) = meta.names {
+        check_names(&names, inputs, outputs)?;
+    }
     let header = WireHeader {
         name: Name(name.as_bytes()),
         kind: kind.to_byte(),
         layers,
         normalized: meta.normalization.is_some(),
         test_vectors,
+        names: Names::default(),
     };
-    let header_len = postcard::experimental::serialized_size(&preamble(kind))
+    let header_len = postcard::experimental::serialized_size(&preamble(kind, meta))
         .and_then(|a| Ok(a + postcard::experimental::serialized_size(&header)?))
+        .and_then(|a| {
+            Ok(a + meta
+                .names
+                .map_or(Ok(0), |n| postcard::experimental::serialized_size(&n))?)
+        })
         .map_err(|_| Error::MalformedHeader {
             reason: "header does not encode",
         })?;
@@ -162,11 +206,33 @@ fn prepare_header<'a>(
     Ok(Prepared { header, layout, kind })
 }
 
-fn preamble(kind: ModelKind) -> Preamble {
+/// The preamble: version 3 for a file with names, else the kind's own version.
+fn preamble(kind: ModelKind, meta: &Metadata<'_>) -> Preamble {
     Preamble {
         magic: MAGIC,
-        version: kind.version(),
+        version: if meta.names.is_some() {
+            NAMES_FORMAT_VERSION
+        } else {
+            kind.version()
+        },
     }
+}
+
+/// Names the reader would accept: one per input, a target, at most one class per output
+/// (two for a single output), each at most [`MAX_COLUMN_NAME_LEN`] bytes.
+fn check_names(names: &NamesSpec<'_>, inputs: usize, outputs: usize) -> Result<(), Error> {
+    check_len("input names", inputs, names.inputs.len())?;
+    if names.classes.len() > outputs.max(2) || names.classes.len() == 1 {
+        return Err(Error::MetadataShape {
+            what: "class names",
+            expected: outputs.max(2),
+            found: names.classes.len(),
+        });
+    }
+    if let Some(name) = names.all().find(|n| n.len() > MAX_COLUMN_NAME_LEN) {
+        return Err(Error::ColumnNameTooLong { len: name.len() });
+    }
+    Ok(())
 }
 
 fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
@@ -272,13 +338,18 @@ fn write_file(
     let header_error = |_| Error::MalformedHeader {
         reason: "header does not encode",
     };
-    let used = postcard::to_slice(&preamble(kind), file)
+    let used = postcard::to_slice(&preamble(kind, meta), file)
         .map_err(header_error)?
         .len();
-    let used = used
+    let mut used = used
         + postcard::to_slice(&header, &mut file[used..])
             .map_err(header_error)?
             .len();
+    if let Some(names) = meta.names {
+        used += postcard::to_slice(&names, &mut file[used..])
+            .map_err(header_error)?
+            .len();
+    }
     let mut writer = F32Writer {
         bytes: file,
         at: used,

@@ -257,6 +257,12 @@ pub enum Error {
         /// Its length in bytes.
         len: usize,
     },
+    /// A column or class name longer than
+    /// [`MAX_COLUMN_NAME_LEN`](super::MAX_COLUMN_NAME_LEN) bytes.
+    ColumnNameTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
     /// Normalization or test-vector data whose length does not fit the network.
     MetadataShape {
         /// Which data.
@@ -421,6 +427,11 @@ impl fmt::Display for Error {
                     super::MAX_NAME_LEN
                 )
             }
+            Error::ColumnNameTooLong { len } => write!(
+                f,
+                "a column or class name is {len} bytes long, at most {} fit",
+                super::MAX_COLUMN_NAME_LEN
+            ),
             Error::MetadataShape {
                 what,
                 expected,

@@ -28,7 +28,9 @@ mod header;
 #[cfg_attr(not(feature = "int8"), allow(dead_code))] // written, not read, without the feature
 mod int8;
 
-pub use encode::{Metadata, NormalizationParams, encode, encode_int8, encoded_len, encoded_len_int8};
+pub use encode::{
+    Metadata, NamesSpec, NormalizationParams, encode, encode_int8, encoded_len, encoded_len_int8,
+};
 pub use error::{Error, Location, NonFiniteValue};
 pub use int8::{Int8LayerParams, Int8Model, Int8Stage, QuantParams, hidden_activation_supported, hidden_min};
 
@@ -39,9 +41,17 @@ use crate::view::{LayerList, LayerSpec};
 /// The first four bytes of every weight file.
 pub const MAGIC: [u8; 4] = *b"NNWF";
 /// The newest format version this build reads and writes (it reads every version from 1).
-pub const FORMAT_VERSION: u16 = 2;
-/// The version f32 files are written as: they have not changed since version 1.
+/// Version 3 added the names of the input columns, the target and the classes; a file
+/// without names is still written as version 1 (f32) or 2 (int8), byte for byte as before.
+pub const FORMAT_VERSION: u16 = 3;
+/// The first version whose header carries names ([`Names`]).
+pub const NAMES_FORMAT_VERSION: u16 = 3;
+/// Longest column or class name, in bytes.
+pub const MAX_COLUMN_NAME_LEN: usize = 64;
+/// The version f32 files without names are written as: they have not changed since version 1.
 pub const F32_FORMAT_VERSION: u16 = 1;
+/// The version int8 files without names are written as (the version that added the kind).
+pub const INT8_FORMAT_VERSION: u16 = 2;
 /// Longest model name, in bytes.
 pub const MAX_NAME_LEN: usize = 32;
 
@@ -113,7 +123,7 @@ impl ModelKind {
     fn version(self) -> u16 {
         match self {
             ModelKind::F32 => F32_FORMAT_VERSION,
-            ModelKind::Int8 => FORMAT_VERSION,
+            ModelKind::Int8 => INT8_FORMAT_VERSION,
         }
     }
 
@@ -139,7 +149,7 @@ struct Preamble {
     version: u16,
 }
 
-/// The header of format version 1, as it is on the wire.
+/// The header, as it is on the wire: the fields of version 1, then (version 3) the names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 struct WireHeader<'a> {
     /// Borrowed from the file: decoding copies nothing.
@@ -148,6 +158,56 @@ struct WireHeader<'a> {
     layers: LayerList,
     normalized: bool,
     test_vectors: u16,
+    /// Written after the rest, and only in version 3 (see `encode`).
+    #[serde(skip)]
+    names: Names<'a>,
+}
+
+/// The names a version-3 file carries, borrowed from its header: the input columns (one per
+/// input, in input order), then the target column, then the classes (none for regression;
+/// class `i` is output `i`, or for one sigmoid output, classes 0 and 1). On the wire a
+/// postcard sequence of strings: a varint count, then each string's varint length and
+/// UTF-8 bytes (checked when read). A file with none has count 0 (or an older version).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Names<'a> {
+    /// The strings, after the count.
+    bytes: &'a [u8],
+    /// How many.
+    count: usize,
+    /// How many are input columns.
+    inputs: usize,
+}
+
+impl<'a> Names<'a> {
+    /// Every name in order: inputs, target, classes.
+    fn all(self) -> impl Iterator<Item = &'a str> {
+        header::strings(self.bytes).take(self.count)
+    }
+
+    /// The input columns' names, in input order.
+    pub fn inputs(self) -> impl Iterator<Item = &'a str> {
+        self.all().take(self.inputs)
+    }
+
+    /// The target column's name.
+    pub fn target(self) -> &'a str {
+        self.all().nth(self.inputs).unwrap_or_default()
+    }
+
+    /// The class names (none for a regression model).
+    pub fn classes(self) -> impl Iterator<Item = &'a str> {
+        self.all().skip(self.inputs + 1)
+    }
+
+    /// The name of class `index`, if the file names its classes.
+    pub fn class(self, index: usize) -> Option<&'a str> {
+        self.classes().nth(index)
+    }
+
+    /// Number of classes named.
+    pub fn class_count(self) -> usize {
+        self.count.saturating_sub(self.inputs + 1)
+    }
 }
 
 /// A model name as a file holds it: UTF-8 bytes (checked when read, by `header`), written
@@ -399,6 +459,13 @@ impl<'a> WeightFile<'a> {
     /// The model's name (borrowed from the file's bytes).
     pub fn name(&self) -> &'a str {
         self.header.name.as_str()
+    }
+
+    /// The names of the input columns, the target and the classes, if the file has them
+    /// (format version 3; older files are matched to data by position).
+    /// `None` too in a build without nn-core's `names` feature.
+    pub fn names(&self) -> Option<Names<'a>> {
+        (self.header.names.count > 0).then_some(self.header.names)
     }
 
     /// The model kind.
