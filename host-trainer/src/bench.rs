@@ -51,6 +51,7 @@ fn random_classes(samples: usize, features: usize, classes: usize, rng: &mut Rng
             .flat_map(|&l| (0..classes).map(move |c| f32::from(u8::from(c == l))))
             .collect(),
         labels,
+        class_names: Vec::new(),
         task: Task::Classes(classes),
     }
 }

@@ -1048,25 +1048,22 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
 fn split(args: SplitArgs) -> Result<(), Error> {
     check_fraction("--test", args.test)?;
     output::check(&[&args.data], &[&args.train_out, &args.test_out])?;
-    let table = Table::read_csv(&args.data)?;
-    let labels: Vec<usize> = match &args.target {
-        Some(target) => {
-            let c = table.column(target)?;
-            (0..table.rows())
-                .map(|r| {
-                    let v = table.get(r, c);
-                    if v >= 0.0 && v.fract() == 0.0 && v < 65536.0 {
-                        Ok(v as usize)
-                    } else {
-                        Err(DataError::At {
-                            file: args.data.clone(),
-                            line: table.lines[r],
-                            column: Some(format!("column {} ({target})", c + 1)),
-                            message: format!("{v} is not a class number to stratify by"),
-                        })
-                    }
-                })
-                .collect::<Result<_, _>>()?
+    let table = match &args.target {
+        Some(target) => Table::read_labelled_csv(&args.data, target)?,
+        None => Table::read_csv(&args.data)?,
+    };
+    if let Some(target) = &args.target {
+        table.column(target)?;
+    }
+    // Stratified by label, whether the labels are numbers or names.
+    let labels: Vec<usize> = match &table.text {
+        Some((_, text)) => {
+            let mut distinct = text.clone();
+            distinct.sort();
+            distinct.dedup();
+            text.iter()
+                .map(|label| distinct.binary_search(label).unwrap_or_default())
+                .collect()
         }
         None => vec![],
     };
@@ -1081,14 +1078,19 @@ fn split(args: SplitArgs) -> Result<(), Error> {
         } else {
             Task::Regression
         },
+        class_names: Vec::new(),
     };
     let (train, test) = rows.split(args.test, &mut Rng::new(args.seed));
     let to_csv = |part: &Dataset| {
         let mut csv = table.columns.join(",");
         csv.push('\n');
         for &r in &part.features {
+            let r = r as usize;
             let values: Vec<String> = (0..table.columns.len())
-                .map(|c| format!("{:?}", table.get(r as usize, c)))
+                .map(|c| match &table.text {
+                    Some((column, text)) if *column == c => text[r].clone(),
+                    _ => format!("{:?}", table.get(r, c)),
+                })
                 .collect();
             csv.push_str(&values.join(","));
             csv.push('\n');

@@ -18,6 +18,9 @@ pub struct Table {
     pub values: Vec<f32>,
     /// The line of the file each row came from (1-based; the header is line 1).
     pub lines: Vec<u64>,
+    /// The label column read as text (see [`Table::read_labelled_csv`]): its index and one
+    /// string per row. Its numeric values are NaN where a field is not a number.
+    pub text: Option<(usize, Vec<String>)>,
 }
 
 impl Table {
@@ -31,11 +34,33 @@ impl Table {
         Table::from_reader(path, file)
     }
 
+    /// Reads a CSV file whose column `label` may hold text (class names such as `setosa`):
+    /// it is kept as text beside the numbers; every other field must be a number.
+    ///
+    /// # Errors
+    /// As [`Table::read_csv`].
+    pub fn read_labelled_csv(path: &Path, label: &str) -> Result<Table, DataError> {
+        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, &e))?;
+        Table::from_reader_with(path, file, Some(label))
+    }
+
     /// Reads CSV from any reader; `path` names it in messages.
     ///
     /// # Errors
     /// As [`Table::read_csv`].
-    pub fn from_reader(path: &Path, mut reader: impl std::io::Read) -> Result<Table, DataError> {
+    pub fn from_reader(path: &Path, reader: impl std::io::Read) -> Result<Table, DataError> {
+        Table::from_reader_with(path, reader, None)
+    }
+
+    /// As [`Table::from_reader`], with column `text_column` (if it is there) kept as text.
+    ///
+    /// # Errors
+    /// As [`Table::read_csv`].
+    pub fn from_reader_with(
+        path: &Path,
+        mut reader: impl std::io::Read,
+        text_column: Option<&str>,
+    ) -> Result<Table, DataError> {
         let at = |line: u64, column: Option<(usize, &str)>, message: String| DataError::At {
             file: path.to_path_buf(),
             line,
@@ -76,6 +101,8 @@ impl Table {
             ));
         }
         let columns: Vec<String> = header.iter().map(str::to_owned).collect();
+        let text_index = text_column.and_then(|name| columns.iter().position(|c| c == name));
+        let mut labels_text = Vec::new();
         let mut values = Vec::new();
         let mut lines = Vec::new();
         for record in csv.records() {
@@ -101,6 +128,11 @@ impl Table {
                 ));
             }
             for (index, field) in record.iter().enumerate() {
+                if Some(index) == text_index {
+                    labels_text.push(field.to_owned());
+                    values.push(field.parse().ok().filter(|v: &f32| v.is_finite()).unwrap_or(f32::NAN));
+                    continue;
+                }
                 let column = Some((index, columns[index].as_str()));
                 let value: f32 = field
                     .parse()
@@ -122,6 +154,7 @@ impl Table {
             columns,
             values,
             lines,
+            text: text_index.map(|index| (index, labels_text)),
         })
     }
 
@@ -226,58 +259,118 @@ pub struct Dataset {
     pub labels: Vec<usize>,
     /// The task.
     pub task: Task,
+    /// Class names, class by class, where the labels were text (or the model names them);
+    /// empty for numbered classes and regression.
+    pub class_names: Vec<String>,
 }
 
 impl Dataset {
     /// Takes `target` as the target column and every other column as a feature.
     ///
     /// # Errors
-    /// [`DataError::UnknownColumn`]; [`DataError::At`] for a label that is not a class of
-    /// the task (with its line and column).
+    /// As [`Dataset::from_columns`], and [`DataError::UnknownColumn`] or
+    /// [`DataError::NoFeatures`].
     pub fn from_table(table: &Table, target: &str, task: Task) -> Result<Dataset, DataError> {
         let target_column = table.column(target)?;
-        let feature_columns: Vec<usize> = (0..table.columns.len()).filter(|&c| c != target_column).collect();
-        if feature_columns.is_empty() {
+        let inputs: Vec<usize> = (0..table.columns.len()).filter(|&c| c != target_column).collect();
+        if inputs.is_empty() {
             return Err(DataError::NoFeatures {
                 file: table.path.clone(),
             });
         }
+        Dataset::from_columns(table, &inputs, target_column, task, &[])
+    }
+
+    /// The samples of `table` with the columns `inputs` as features (in that order) and
+    /// column `target` as the target. For a classifier the labels are class numbers (0, 1,
+    /// ...) or class names: `classes` (a model's, in its order) when given, else the text
+    /// labels of the table in sorted order.
+    ///
+    /// # Errors
+    /// [`DataError::At`] for a label that is not a class (with its line and column), a
+    /// regression target that is not a number, or more distinct text labels than classes.
+    pub fn from_columns(
+        table: &Table,
+        inputs: &[usize],
+        target: usize,
+        task: Task,
+        classes: &[String],
+    ) -> Result<Dataset, DataError> {
+        let target_name = table.columns[target].as_str();
+        let at = |row: usize, message: String| DataError::At {
+            file: table.path.clone(),
+            line: table.lines.get(row).copied().unwrap_or(1),
+            column: Some(format!("column {} ({target_name})", target + 1)),
+            message,
+        };
+        let text = table.text.as_ref().filter(|(column, _)| *column == target).map(|(_, t)| t);
+        let count = task.outputs().max(2);
+        let class_names: Vec<String> = match text {
+            _ if !classes.is_empty() || !task.is_classification() => classes.to_vec(),
+            Some(text) if text.iter().any(|label| label.parse::<f32>().is_err()) => {
+                let mut names = text.clone();
+                names.sort();
+                names.dedup();
+                if names.len() > count {
+                    return Err(at(
+                        0,
+                        format!(
+                            "{} different labels ({}), the output layer has {count} classes",
+                            names.len(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                names
+            }
+            _ => Vec::new(),
+        };
         let mut data = Dataset {
-            feature_names: feature_columns
-                .iter()
-                .map(|&c| table.columns[c].clone())
-                .collect(),
-            features: Vec::with_capacity(table.rows() * feature_columns.len()),
+            feature_names: inputs.iter().map(|&c| table.columns[c].clone()).collect(),
+            features: Vec::with_capacity(table.rows() * inputs.len()),
             targets: Vec::with_capacity(table.rows() * task.outputs()),
             labels: Vec::new(),
             task,
+            class_names,
         };
         for row in 0..table.rows() {
-            data.features
-                .extend(feature_columns.iter().map(|&c| table.get(row, c)));
-            let value = table.get(row, target_column);
+            data.features.extend(inputs.iter().map(|&c| table.get(row, c)));
+            let value = table.get(row, target);
+            let field = text.map(|t| t[row].as_str());
             match task {
-                Task::Regression => data.targets.push(value),
-                Task::Binary | Task::Classes(_) => {
-                    let classes = task.outputs().max(2);
-                    let label = value as usize;
-                    if value.fract() != 0.0 || value < 0.0 || label >= classes {
-                        return Err(DataError::At {
-                            file: table.path.clone(),
-                            line: table.lines[row],
-                            column: Some(format!("column {} ({target})", target_column + 1)),
-                            message: format!(
-                                "label {value} is not one of the output layer's {classes} classes (0 to {})",
-                                classes - 1
-                            ),
-                        });
+                Task::Regression => {
+                    if value.is_nan() {
+                        return Err(at(row, format!("'{}' is not a number", field.unwrap_or_default())));
                     }
+                    data.targets.push(value);
+                }
+                Task::Binary | Task::Classes(_) => {
+                    let named = field.and_then(|f| data.class_names.iter().position(|n| n == f));
+                    let label = match named {
+                        Some(label) => label,
+                        None if value.fract() == 0.0 && value >= 0.0 && (value as usize) < count => value as usize,
+                        None => {
+                            let shown = field.map_or_else(|| value.to_string(), str::to_owned);
+                            let message = if data.class_names.is_empty() {
+                                format!(
+                                    "label {shown} is not one of the output layer's {count} classes (0 to {})",
+                                    count - 1
+                                )
+                            } else {
+                                format!(
+                                    "label {shown} is not one of the classes ({})",
+                                    data.class_names.join(", ")
+                                )
+                            };
+                            return Err(at(row, message));
+                        }
+                    };
                     data.labels.push(label);
                     if task == Task::Binary {
-                        data.targets.push(value);
+                        data.targets.push(label as f32);
                     } else {
                         data.targets
-                            .extend((0..classes).map(|c| if c == label { 1.0 } else { 0.0 }));
+                            .extend((0..count).map(|c| if c == label { 1.0 } else { 0.0 }));
                     }
                 }
             }
@@ -364,6 +457,7 @@ impl Dataset {
                 indices.iter().map(|&i| self.labels[i]).collect()
             },
             task: self.task,
+            class_names: self.class_names.clone(),
         }
     }
 
@@ -486,6 +580,7 @@ impl Dataset {
             targets: rows.iter().map(|r| r.1).collect(),
             labels: vec![],
             task: Task::Regression,
+            class_names: Vec::new(),
         }
     }
 }
