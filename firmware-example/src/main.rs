@@ -159,18 +159,26 @@ fn model_in_flash() -> &'static [u8] {
     board::model_region()
 }
 
-/// ` class=<arg-max>` after a vector's line for multi-output (classifier) models.
+/// ` class=<arg-max>` after a vector's line for a classifier: several outputs, or one
+/// sigmoid output whose file names two classes; by name where the file names its classes.
 #[cfg(not(feature = "silent"))]
-struct ClassNote<'a>(&'a [f32]);
+struct ClassNote<'a>(&'a [f32], Option<nn_core::Names<'a>>);
 
 #[cfg(not(feature = "silent"))]
 impl fmt::Display for ClassNote<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.len() < 2 {
-            return Ok(());
+        let ClassNote(outputs, names) = *self;
+        let named = names.filter(|n| n.class_count() > 0);
+        let best = match outputs {
+            [] => return Ok(()),
+            [p] if named.is_some() => usize::from(*p >= 0.5),
+            [_] => return Ok(()),
+            _ => (0..outputs.len()).fold(0, |best, i| if outputs[i] > outputs[best] { i } else { best }),
+        };
+        match named.and_then(|n| n.class(best)) {
+            Some(name) => write!(f, " class={name}"),
+            None => write!(f, " class={best}"),
         }
-        let best = (0..self.0.len()).fold(0, |best, i| if self.0[i] > self.0[best] { i } else { best });
-        write!(f, " class={best}")
     }
 }
 
@@ -354,7 +362,7 @@ fn run_model(file: &WeightFile<'static>, model: &mut dyn Model) -> Result<(), Fa
             " out={:?} expected={:?}{}",
             got.get(),
             want.get(),
-            ClassNote(got.get())
+            ClassNote(got.get(), file.names())
         );
     }
     say!(

@@ -151,6 +151,10 @@ struct TrainArgs {
     /// The weight file to write.
     #[arg(long)]
     out: PathBuf,
+    /// Columns to leave out of the inputs, by name or 1-based number (e.g. a pandas index
+    /// column, which has no name): `--ignore id,3`.
+    #[arg(long)]
+    ignore: Option<String>,
     /// Threads per batch (1 or 2, at most the machine's cores; default 2 where there are two
     /// cores). Same bytes either way.
     #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
@@ -348,6 +352,66 @@ fn whole_number(text: &str) -> Result<usize, String> {
         .map_err(|_| format!("expected a whole number (0 or more), not {text}"))
 }
 
+/// The input columns of a training table: every column but the target and those `ignore`
+/// names (by name or 1-based number). Each must have a name of its own, since the file
+/// stores them and every later command matches data by them.
+///
+/// # Errors
+/// [`DataError::ColumnNames`] for an empty or index-like name (`Unnamed: 0`) or a name
+/// used twice, saying how to leave it out; [`DataError::UnknownColumn`] for an unknown
+/// `--ignore` entry.
+fn training_columns(table: &Table, target: usize, ignore: Option<&str>) -> Result<Vec<usize>, Error> {
+    let mut ignored = Vec::new();
+    for item in ignore.unwrap_or_default().split(',').filter(|i| !i.is_empty()) {
+        let item = item.trim();
+        let column = match table.columns.iter().position(|c| c == item) {
+            Some(column) => column,
+            None => match item.parse::<usize>() {
+                Ok(number) if (1..=table.columns.len()).contains(&number) => number - 1,
+                _ => table.column(item)?,
+            },
+        };
+        ignored.push(column);
+    }
+    let columns: Vec<usize> = (0..table.columns.len())
+        .filter(|c| *c != target && !ignored.contains(c))
+        .collect();
+    let name_error = |message: String| -> Error {
+        DataError::ColumnNames {
+            file: table.path.clone(),
+            message,
+        }
+        .into()
+    };
+    for &c in columns.iter().chain([&target]) {
+        let name = &table.columns[c];
+        if name.is_empty() || name.starts_with("Unnamed:") {
+            return Err(name_error(format!(
+                "column {} has no name ('{name}'), as an index column written by pandas has: \
+                 name it, or leave it out with --ignore {}",
+                c + 1,
+                c + 1
+            )));
+        }
+        let used = columns.iter().chain([&target]);
+        if let Some(&other) = used.clone().find(|&&o| o != c && table.columns[o] == *name) {
+            return Err(name_error(format!(
+                "columns {} and {} are both named '{name}': rename one, or leave one out with --ignore {}",
+                c.min(other) + 1,
+                c.max(other) + 1,
+                c.max(other) + 1
+            )));
+        }
+    }
+    if columns.is_empty() {
+        return Err(DataError::NoFeatures {
+            file: table.path.clone(),
+        }
+        .into());
+    }
+    Ok(columns)
+}
+
 /// Everything `train` is given that it can check before reading a byte of data.
 fn check_train_options(args: &TrainArgs) -> Result<(), Error> {
     let config = |message: String| Err(Error::Config(message));
@@ -434,17 +498,27 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     check_train_options(&args)?;
     let sides = ["golden.csv", "loss.svg", "rs"].map(|suffix| export::sibling(&args.out, suffix));
     output::check(&[&args.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
-    let table = Table::read_csv(&args.data)?;
-    let inputs = table.columns.len().saturating_sub(1);
-    table.column(&args.target)?;
-    let specs = DynNetwork::parse_spec(inputs, &args.layers)?;
+    let table = Table::read_labelled_csv(&args.data, &args.target)?;
+    let target = table.column(&args.target)?;
+    let input_columns = training_columns(&table, target, args.ignore.as_deref())?;
+    let specs = DynNetwork::parse_spec(input_columns.len(), &args.layers)?;
     check_memory(&specs, args.batch, args.threads.unwrap_or(2))?;
     let mut net = DynNetwork::new(specs)?;
     let loss = args
         .loss
         .map_or_else(|| Task::default_loss(net.output_activation()), Loss::from);
     let task = Task::for_loss(loss, net.outputs())?;
-    let raw = Dataset::from_table(&table, &args.target, task)?;
+    let raw = Dataset::from_columns(&table, &input_columns, target, task, &[])?;
+    if !raw.class_names.is_empty() && !args.quiet {
+        let classes: Vec<String> = raw
+            .class_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("{i} {name}"))
+            .collect();
+        eprintln!("classes (labels in sorted order): {}", classes.join(", "));
+    }
+    let names = export::ModelNames::of(&raw, &args.target);
     let optimizer = match args.optimizer {
         OptimizerArg::Sgd => Optimizer::from_name("sgd", args.lr),
         OptimizerArg::Momentum => Optimizer::from_name("momentum", args.lr),
@@ -516,7 +590,7 @@ fn train(args: TrainArgs) -> Result<(), Error> {
         );
     }
     let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden, args.seed);
-    let model = export::encode_model(&net, &name, scaling.as_ref(), &golden, &args.out)?;
+    let model = export::encode_model(&net, &name, scaling.as_ref(), &golden, Some(&names), &args.out)?;
     let title = format!(
         "{name}: {}",
         net.layer_list().map(|l| l.to_string()).unwrap_or_default()
@@ -632,6 +706,8 @@ struct LoadedModel {
     net: ModelNet,
     layers: Vec<nn_core::LayerSpec>,
     scaling: Option<Scaling>,
+    /// Its names (format version 3), if it has them.
+    names: Option<export::ModelNames>,
 }
 
 /// The network of a weight file, by kind.
@@ -700,7 +776,74 @@ fn load_model(path: &Path) -> Result<LoadedModel, Error> {
         net,
         layers: file.layers().as_slice().to_vec(),
         scaling,
+        names: file.names().map(|names| export::ModelNames {
+            inputs: names.inputs().map(str::to_owned).collect(),
+            target: names.target().to_owned(),
+            classes: names.classes().map(str::to_owned).collect(),
+        }),
     })
+}
+
+/// The columns of `table` that are `model`'s inputs, in input order: by name when the file
+/// names them (any order; extra columns are said and left out), else every column but
+/// `target`, in order (a file of format version 1 or 2, said).
+///
+/// # Errors
+/// [`DataError::MissingColumns`] naming the model's columns the table lacks;
+/// [`DataError::FeatureCount`] for an unnamed model and a table of another width.
+fn model_columns(model: &LoadedModel, table: &Table, target: Option<&str>) -> Result<Vec<usize>, Error> {
+    let target_column = target.map(|t| table.column(t)).transpose()?;
+    let Some(names) = &model.names else {
+        eprintln!(
+            "note: {} has no column names (format version 1 or 2): {} columns are taken in order",
+            model.path.display(),
+            table.path.display()
+        );
+        let columns: Vec<usize> = (0..table.columns.len())
+            .filter(|&c| Some(c) != target_column)
+            .collect();
+        check_feature_count(&table.path, columns.len(), model.inputs())?;
+        return Ok(columns);
+    };
+    let found: Vec<Option<usize>> = names
+        .inputs
+        .iter()
+        .map(|name| table.columns.iter().position(|c| c == name))
+        .collect();
+    let missing: Vec<String> = names
+        .inputs
+        .iter()
+        .zip(&found)
+        .filter(|(_, found)| found.is_none())
+        .map(|(name, _)| format!("'{name}'"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(DataError::MissingColumns {
+            file: table.path.clone(),
+            missing: missing.join(", "),
+            inputs: names.inputs.join(", "),
+            available: table.columns.join(", "),
+        }
+        .into());
+    }
+    let columns: Vec<usize> = found.into_iter().flatten().collect();
+    let ignored: Vec<&str> = (0..table.columns.len())
+        .filter(|c| !columns.contains(c) && Some(*c) != target_column)
+        .map(|c| table.columns[c].as_str())
+        .collect();
+    if !ignored.is_empty() {
+        eprintln!(
+            "note: {}: ignoring {} (not among the model's input columns)",
+            table.path.display(),
+            ignored.join(", ")
+        );
+    }
+    Ok(columns)
+}
+
+/// The model's class names, if it has them.
+fn class_names(model: &LoadedModel) -> &[String] {
+    model.names.as_ref().map_or(&[], |n| &n.classes)
 }
 
 /// A data file's feature columns must be the model's inputs.
@@ -732,11 +875,17 @@ fn load_labelled(args: &LabelledArgs) -> Result<(LoadedModel, Loss, Dataset), Er
 
 /// A labelled CSV file for `model` (raw: not yet normalized), its targets read for `loss`.
 fn read_for_model(model: &LoadedModel, data: &Path, target: &str, loss: Loss) -> Result<Dataset, Error> {
-    let table = Table::read_csv(data)?;
+    let table = Table::read_labelled_csv(data, target)?;
     let task = Task::for_loss(loss, model.outputs())?;
-    let dataset = Dataset::from_table(&table, target, task)?;
-    check_feature_count(data, dataset.feature_count(), model.inputs())?;
-    Ok(dataset)
+    let inputs = model_columns(model, &table, Some(target))?;
+    let target_column = table.column(target)?;
+    Ok(Dataset::from_columns(
+        &table,
+        &inputs,
+        target_column,
+        task,
+        class_names(model),
+    )?)
 }
 
 /// [`read_for_model`] with the model's default loss, raw and normalized.
@@ -837,6 +986,9 @@ fn eval(args: EvalArgs) -> Result<(), Error> {
         if let (Some(accuracy), Some(confusion)) = (metrics.accuracy, &metrics.confusion) {
             json["accuracy"] = serde_json::json!(accuracy);
             json["confusion"] = serde_json::json!(confusion);
+            if !data.class_names.is_empty() {
+                json["classes"] = serde_json::json!(data.class_names);
+            }
         } else {
             json["mse"] = serde_json::json!(metrics.mse);
             json["mae"] = serde_json::json!(metrics.mae);
@@ -846,9 +998,20 @@ fn eval(args: EvalArgs) -> Result<(), Error> {
         print_metrics("eval", &metrics);
         if let Some(confusion) = &metrics.confusion {
             println!("confusion matrix (rows: true class, columns: predicted):");
-            for row in confusion {
-                let cells: Vec<String> = row.iter().map(|c| format!("{c:>4}")).collect();
-                println!("{}", cells.join(""));
+            let names = &data.class_names;
+            let width = names.iter().map(String::len).max().unwrap_or(0);
+            if !names.is_empty() {
+                let heads: Vec<String> = names.iter().map(|n| format!(" {n:>4}")).collect();
+                println!("{:width$}{}", "", heads.join(""));
+            }
+            for (class, row) in confusion.iter().enumerate() {
+                let name = names.get(class).map_or("", String::as_str);
+                let cells: Vec<String> = row
+                    .iter()
+                    .zip(names.iter().map(|n| n.len().max(4)).chain(core::iter::repeat(4)))
+                    .map(|(c, w)| format!(" {c:>w$}"))
+                    .collect();
+                println!("{name:width$}{}", cells.join(""));
             }
         }
     }
@@ -860,13 +1023,17 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
     let out = args.out.as_deref().filter(|out| *out != Path::new("-"));
     output::check(&[&args.model, &args.data], &out.into_iter().collect::<Vec<_>>())?;
     let model = load_model(&args.model)?;
-    let table = Table::read_csv(&args.data)?;
-    let skip = args.target.as_deref().map(|t| table.column(t)).transpose()?;
-    let columns: Vec<usize> = (0..table.columns.len()).filter(|&c| Some(c) != skip).collect();
-    check_feature_count(&args.data, columns.len(), model.inputs())?;
+    // A target column may hold class names: read as text, never as an input.
+    let table = match args.target.as_deref() {
+        Some(target) => Table::read_labelled_csv(&args.data, target)?,
+        None => Table::read_csv(&args.data)?,
+    };
+    let columns = model_columns(&model, &table, args.target.as_deref())?;
     let mut forward = model.forward()?;
+    let classes = class_names(&model);
     let mut csv: String = (0..model.outputs())
         .map(|o| format!("output_{o}"))
+        .chain((!classes.is_empty()).then(|| "class".to_owned()))
         .collect::<Vec<_>>()
         .join(",");
     csv.push('\n');
@@ -878,8 +1045,13 @@ fn predict(args: PredictArgs) -> Result<(), Error> {
         if let Some(s) = &model.scaling {
             s.apply_row(&mut x);
         }
-        let y: Vec<String> = forward.forward(&x).iter().map(|v| format!("{v:?}")).collect();
-        csv.push_str(&y.join(","));
+        let y = forward.forward(&x);
+        let mut fields: Vec<String> = y.iter().map(|v| format!("{v:?}")).collect();
+        if !classes.is_empty() {
+            let class = crate::metrics::predicted_class(y);
+            fields.push(classes.get(class).cloned().unwrap_or_default());
+        }
+        csv.push_str(&fields.join(","));
         csv.push('\n');
     }
     match out {
@@ -927,6 +1099,23 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
             "no"
         }
     );
+    match file.names() {
+        Some(names) => {
+            let inputs: Vec<&str> = names.inputs().collect();
+            println!(
+                "columns         {} (target {})",
+                inputs.join(", "),
+                names.target()
+            );
+            if names.class_count() > 0 {
+                println!(
+                    "classes         {}",
+                    names.classes().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        None => println!("columns         (not named: format version 1 or 2; data is matched by position)"),
+    }
     println!("test vectors    {}", file.test_vector_count());
     println!("file size       {} bytes", file.len());
     println!("CRC-32          {:08x} (ok)", file.crc());
@@ -986,7 +1175,14 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, 0, |x| {
         predictor.predict(&int8, x).to_vec()
     });
-    let file = export::encode_int8_model(&qnet, &model.name, model.scaling.as_ref(), &golden, &args.out)?;
+    let file = export::encode_int8_model(
+        &qnet,
+        &model.name,
+        model.scaling.as_ref(),
+        &golden,
+        model.names.as_ref(),
+        &args.out,
+    )?;
     let calib_report = crate::quantize::compare(net, &qnet, &calib);
     let test_report = test.as_ref().map(|t| crate::quantize::compare(net, &qnet, t));
     let int8_file_bytes = file.len();

@@ -130,7 +130,13 @@ impl Table {
             for (index, field) in record.iter().enumerate() {
                 if Some(index) == text_index {
                     labels_text.push(field.to_owned());
-                    values.push(field.parse().ok().filter(|v: &f32| v.is_finite()).unwrap_or(f32::NAN));
+                    values.push(
+                        field
+                            .parse()
+                            .ok()
+                            .filter(|v: &f32| v.is_finite())
+                            .unwrap_or(f32::NAN),
+                    );
                     continue;
                 }
                 let column = Some((index, columns[index].as_str()));
@@ -303,7 +309,11 @@ impl Dataset {
             column: Some(format!("column {} ({target_name})", target + 1)),
             message,
         };
-        let text = table.text.as_ref().filter(|(column, _)| *column == target).map(|(_, t)| t);
+        let text = table
+            .text
+            .as_ref()
+            .filter(|(column, _)| *column == target)
+            .map(|(_, t)| t);
         let count = task.outputs().max(2);
         let class_names: Vec<String> = match text {
             _ if !classes.is_empty() || !task.is_classification() => classes.to_vec(),
@@ -340,7 +350,13 @@ impl Dataset {
             match task {
                 Task::Regression => {
                     if value.is_nan() {
-                        return Err(at(row, format!("'{}' is not a number", field.unwrap_or_default())));
+                        let field = field.unwrap_or_default();
+                        let what = if field.parse::<f32>().is_ok() {
+                            "a finite number"
+                        } else {
+                            "a number"
+                        };
+                        return Err(at(row, format!("'{field}' is not {what}")));
                     }
                     data.targets.push(value);
                 }
@@ -348,7 +364,9 @@ impl Dataset {
                     let named = field.and_then(|f| data.class_names.iter().position(|n| n == f));
                     let label = match named {
                         Some(label) => label,
-                        None if value.fract() == 0.0 && value >= 0.0 && (value as usize) < count => value as usize,
+                        None if value.fract() == 0.0 && value >= 0.0 && (value as usize) < count => {
+                            value as usize
+                        }
                         None => {
                             let shown = field.map_or_else(|| value.to_string(), str::to_owned);
                             let message = if data.class_names.is_empty() {

@@ -48,6 +48,26 @@ pub enum DataError {
         /// The names there are.
         available: String,
     },
+    /// Columns the model reads that the file does not have.
+    #[error("{file}: no column {missing} (the model's input columns: {inputs}; the file's: {available})")]
+    MissingColumns {
+        /// The file.
+        file: PathBuf,
+        /// The model's columns not found, quoted.
+        missing: String,
+        /// The model's input columns.
+        inputs: String,
+        /// The file's columns.
+        available: String,
+    },
+    /// Column names training cannot tell apart: empty, an index column, or twice the same.
+    #[error("{file}: {message}")]
+    ColumnNames {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// Only a target column.
     #[error("{file}: no feature columns besides the target")]
     NoFeatures {

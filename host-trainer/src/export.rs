@@ -71,7 +71,30 @@ impl Golden {
     }
 }
 
-/// The weight file of `net` with its name, normalization and test vectors.
+/// The names a weight file stores (format version 3): the input columns in input order,
+/// the target column, and the class names of a classifier trained on named labels.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelNames {
+    /// One per input.
+    pub inputs: Vec<String>,
+    /// The target column.
+    pub target: String,
+    /// Class by class (empty for numbered classes and regression).
+    pub classes: Vec<String>,
+}
+
+impl ModelNames {
+    /// The names of `data`'s features and classes, with `target`.
+    pub fn of(data: &Dataset, target: &str) -> ModelNames {
+        ModelNames {
+            inputs: data.feature_names.clone(),
+            target: target.to_owned(),
+            classes: data.class_names.clone(),
+        }
+    }
+}
+
+/// The weight file of `net` with its name, normalization, test vectors and names.
 ///
 /// # Errors
 /// [`Error::WeightFile`] for a network or metadata no file may hold (e.g. NaN weights).
@@ -80,14 +103,33 @@ pub fn encode_model(
     name: &str,
     scaling: Option<&Scaling>,
     golden: &Golden,
+    names: Option<&ModelNames>,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
+    let strings = names.map(NameStrings::of);
     encode_with(
-        &metadata(name, scaling, golden),
+        &metadata(name, scaling, golden, strings.as_ref()),
         path,
         |meta| nn_core::encoded_len(net, meta),
         |meta, out| nn_core::encode(net, meta, out),
     )
+}
+
+/// [`ModelNames`] as the `&str` slices nn-core's encoder takes.
+struct NameStrings<'a> {
+    inputs: Vec<&'a str>,
+    target: &'a str,
+    classes: Vec<&'a str>,
+}
+
+impl<'a> NameStrings<'a> {
+    fn of(names: &'a ModelNames) -> NameStrings<'a> {
+        NameStrings {
+            inputs: names.inputs.iter().map(String::as_str).collect(),
+            target: &names.target,
+            classes: names.classes.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// The int8 weight file of `qnet` with its name, normalization and test vectors.
@@ -99,11 +141,13 @@ pub fn encode_int8_model(
     name: &str,
     scaling: Option<&Scaling>,
     golden: &Golden,
+    names: Option<&ModelNames>,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
     let model = qnet.model();
+    let strings = names.map(NameStrings::of);
     encode_with(
-        &metadata(name, scaling, golden),
+        &metadata(name, scaling, golden, strings.as_ref()),
         path,
         |meta| nn_core::encoded_len_int8(&model, meta),
         |meta, out| nn_core::encode_int8(&model, meta, out),
@@ -123,7 +167,12 @@ fn encode_with(
     Ok(bytes)
 }
 
-fn metadata<'a>(name: &'a str, scaling: Option<&'a Scaling>, golden: &'a Golden) -> Metadata<'a> {
+fn metadata<'a>(
+    name: &'a str,
+    scaling: Option<&'a Scaling>,
+    golden: &'a Golden,
+    names: Option<&'a NameStrings<'a>>,
+) -> Metadata<'a> {
     Metadata {
         name,
         normalization: scaling.map(|s| NormalizationParams {
@@ -132,7 +181,11 @@ fn metadata<'a>(name: &'a str, scaling: Option<&'a Scaling>, golden: &'a Golden)
         }),
         test_inputs: &golden.inputs,
         test_outputs: &golden.outputs,
-        names: None,
+        names: names.map(|n| nn_core::NamesSpec {
+            inputs: &n.inputs,
+            target: n.target,
+            classes: &n.classes,
+        }),
     }
 }
 

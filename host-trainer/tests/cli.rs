@@ -316,7 +316,7 @@ fn corrupt_and_misfit_models_are_refused() {
         &dir,
     );
     assert!(
-        stderr(&out).contains("two.csv: 2 feature columns, the network takes 1 inputs"),
+        stderr(&out).contains("two.csv: no column 'x' (the model's input columns: x; the file's: a, b, y)"),
         "{}",
         stderr(&out)
     );
@@ -504,7 +504,7 @@ fn quantize_writes_an_int8_file_and_reports_f32_against_int8() {
     }
     let inspect = stdout(&host_trainer(&["inspect", "sine-int8.nnw"], &dir));
     assert!(
-        inspect.contains("format version  2") && inspect.contains("kind            int8"),
+        inspect.contains("format version  3") && inspect.contains("kind            int8"),
         "{inspect}"
     );
 
@@ -939,6 +939,209 @@ fn options_are_checked_before_any_work() {
     assert!(
         stderr(&out)
             .contains("note: 60 test vectors stored, not 500: the validation split has only 60 samples"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `data/iris.csv` with its labels as names and its columns as `order` (indices into the
+/// original header), written to `dir/name`.
+fn iris_as(dir: &Path, name: &str, order: &[usize], extra: Option<&str>) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/iris.csv")).unwrap();
+    let species = ["setosa", "versicolor", "virginica"];
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if i > 0 {
+            fields[4] = species[fields[4].parse::<usize>().unwrap()].to_owned();
+        }
+        let mut row: Vec<String> = order.iter().map(|&c| fields[c].clone()).collect();
+        if let Some(extra) = extra {
+            row.push(if i == 0 { extra.to_owned() } else { i.to_string() });
+        }
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    std::fs::write(dir.join(name), out).unwrap();
+}
+
+/// Columns are matched by name in any order, and class names travel with the file: the
+/// same figures from a shuffled file, a missing column named, extra ones said; training
+/// refuses columns it cannot tell apart; an older file keeps matching by position, saying so.
+#[test]
+fn columns_and_classes_are_matched_by_name() {
+    let dir = workdir("names");
+    iris_as(&dir, "iris.csv", &[0, 1, 2, 3, 4], None);
+    iris_as(&dir, "shuffled.csv", &[4, 3, 1, 0, 2], Some("row"));
+    iris_as(&dir, "short.csv", &[0, 1, 3, 4], None);
+    let train = host_trainer(
+        &[
+            "train",
+            "--data",
+            "iris.csv",
+            "--target",
+            "label",
+            "--layers",
+            "8:relu,3:softmax",
+            "--epochs",
+            "60",
+            "--seed",
+            "1",
+            "--out",
+            "iris.nnw",
+        ],
+        &dir,
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+    assert!(
+        stderr(&train).contains("classes (labels in sorted order): 0 setosa, 1 versicolor, 2 virginica"),
+        "{}",
+        stderr(&train)
+    );
+    let inspect = stdout(&host_trainer(&["inspect", "iris.nnw"], &dir));
+    assert!(
+        inspect.contains("classes         setosa, versicolor, virginica"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains(
+            "columns         sepal_length_cm, sepal_width_cm, petal_length_cm, petal_width_cm (target label)"
+        ),
+        "{inspect}"
+    );
+    let eval = |data: &str| {
+        host_trainer(
+            &[
+                "eval", "--model", "iris.nnw", "--data", data, "--target", "label", "--json",
+            ],
+            &dir,
+        )
+    };
+    let (plain, shuffled) = (eval("iris.csv"), eval("shuffled.csv"));
+    assert!(
+        plain.status.success() && shuffled.status.success(),
+        "{}",
+        stderr(&shuffled)
+    );
+    assert_eq!(
+        stdout(&plain),
+        stdout(&shuffled),
+        "another column order, other figures"
+    );
+    assert!(
+        stdout(&plain).contains(r#""classes":["setosa","versicolor","virginica"]"#),
+        "{}",
+        stdout(&plain)
+    );
+    assert!(
+        stderr(&shuffled).contains("shuffled.csv: ignoring row (not among the model's input columns)"),
+        "{}",
+        stderr(&shuffled)
+    );
+    let short = eval("short.csv");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        stderr(&short).contains("short.csv: no column 'petal_length_cm'"),
+        "{}",
+        stderr(&short)
+    );
+    // The confusion matrix and predictions by name.
+    let table = stdout(&host_trainer(
+        &[
+            "eval",
+            "--model",
+            "iris.nnw",
+            "--data",
+            "shuffled.csv",
+            "--target",
+            "label",
+        ],
+        &dir,
+    ));
+    assert!(
+        table.contains("\nsetosa") && table.contains("virginica"),
+        "{table}"
+    );
+    let predict = stdout(&host_trainer(
+        &[
+            "predict",
+            "--model",
+            "iris.nnw",
+            "--data",
+            "shuffled.csv",
+            "--target",
+            "label",
+        ],
+        &dir,
+    ));
+    assert!(
+        predict.starts_with("output_0,output_1,output_2,class\n"),
+        "{predict}"
+    );
+    assert!(predict.lines().nth(1).unwrap().ends_with(",setosa"), "{predict}");
+
+    // Columns training cannot tell apart, unless left out.
+    let index = "Unnamed: 0";
+    iris_as(&dir, "pandas.csv", &[0, 1, 2, 3, 4], Some(index));
+    let dup = std::fs::read_to_string(dir.join("iris.csv")).unwrap().replacen(
+        "sepal_width_cm",
+        "sepal_length_cm",
+        1,
+    );
+    std::fs::write(dir.join("dup.csv"), dup).unwrap();
+    let train_on = |data: &str, extra: &[&str]| {
+        let args: Vec<&str> = [
+            "train",
+            "--data",
+            data,
+            "--target",
+            "label",
+            "--layers",
+            "3:softmax",
+            "--epochs",
+            "2",
+            "--out",
+            "m.nnw",
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+        host_trainer(&args, &dir)
+    };
+    let out = train_on("pandas.csv", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("column 6 has no name ('Unnamed: 0')") && stderr(&out).contains("--ignore 6"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(train_on("pandas.csv", &["--ignore", "6"]).status.success());
+    assert!(train_on("pandas.csv", &["--ignore", index]).status.success());
+    let out = train_on("dup.csv", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("columns 1 and 2 are both named 'sepal_length_cm'"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A file without names (format version 1): by position, said.
+    let data = host_trainer::Dataset::from_xy(&[(0.0, 0.0), (1.0, 1.0)]);
+    let net = host_trainer::DynNetwork::from_spec(1, "1:linear").unwrap();
+    let golden = host_trainer::export::Golden::from_samples(&net, None, &data, 1, 0);
+    let old =
+        host_trainer::export::encode_model(&net, "old", None, &golden, None, "old.nnw".as_ref()).unwrap();
+    std::fs::write(dir.join("old.nnw"), old).unwrap();
+    std::fs::write(dir.join("xy.csv"), "x,y\n0,0\n1,1\n").unwrap();
+    let out = host_trainer(
+        &["eval", "--model", "old.nnw", "--data", "xy.csv", "--target", "y"],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "old.nnw has no column names (format version 1 or 2): xy.csv columns are taken in order"
+        ),
         "{}",
         stderr(&out)
     );

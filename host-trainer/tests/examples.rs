@@ -123,7 +123,7 @@ fn typed_networks_train_through_the_layer_view() {
     assert_eq!(DynNetwork::from_view(&typed).unwrap(), dynamic);
     let golden = host_trainer::export::Golden::from_samples(&dynamic, None, &data, 4, 0);
     let bytes =
-        host_trainer::export::encode_model(&dynamic, "sine", None, &golden, "m.nnw".as_ref()).unwrap();
+        host_trainer::export::encode_model(&dynamic, "sine", None, &golden, None, "m.nnw".as_ref()).unwrap();
     let loaded: Sine = WeightFile::parse_exact(&bytes).unwrap().to_network().unwrap();
     assert_eq!(loaded, typed);
     assert_eq!(

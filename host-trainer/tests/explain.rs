@@ -30,6 +30,7 @@ fn synthetic(samples: usize, task: Task, f: impl Fn(&[f32]) -> f32) -> Dataset {
         targets,
         labels,
         task,
+        class_names: Vec::new(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use host_trainer::export::{Golden, encode_int8_model, encode_model};
+use host_trainer::export::{Golden, ModelNames, encode_int8_model, encode_model};
 use host_trainer::{Dataset, DynNetwork, Rng, Scaling, TrainConfig, fit};
 use nn_core::{Init, Loss};
 
@@ -172,7 +172,8 @@ pub fn run_firmware_with_store(elf: &Path, model: Option<&Path>, store: Option<&
 }
 
 /// Trains a network of `layers` on `data` for `epochs` (standard normalization, seed
-/// `seed`) and writes its weight file with `golden` test vectors to `path`.
+/// `seed`) and writes its weight file with `golden` test vectors and the data's names (the
+/// target named `target`) to `path`.
 ///
 /// # Panics
 /// If training or writing fails.
@@ -203,7 +204,8 @@ pub fn train_and_write(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bytes = encode_model(&net, &name, scaling.as_ref(), &vectors, path).expect("encode");
+    let names = ModelNames::of(data, "target");
+    let bytes = encode_model(&net, &name, scaling.as_ref(), &vectors, Some(&names), path).expect("encode");
     std::fs::write(path, bytes).expect("write model");
     net
 }
@@ -230,6 +232,8 @@ pub fn quantize_and_write(net: &DynNetwork, data: &Dataset, golden: usize, path:
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bytes = encode_int8_model(&qnet, &name, scaling.as_ref(), &vectors, path).expect("encode");
+    let names = ModelNames::of(data, "target");
+    let bytes =
+        encode_int8_model(&qnet, &name, scaling.as_ref(), &vectors, Some(&names), path).expect("encode");
     std::fs::write(path, bytes).expect("write model");
 }

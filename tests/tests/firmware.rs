@@ -252,7 +252,7 @@ fn int8_files_run_bit_for_bit_on_both_cores() {
             if target.starts_with("thumbv7em") {
                 assert_eq!(run.field("BENCH", "spread"), "0", "{}", run.output);
             }
-            assert!(run.line("model ").contains("format 2"), "{}", run.output);
+            assert!(run.line("model ").contains("format 3"), "{}", run.output);
             if target.starts_with("thumbv7em") {
                 assert_eq!(run.field("DSPCHECK", "mismatches"), "0", "{}", run.output);
                 assert_eq!(run.field("DSPCHECK", "cases"), "14160");
@@ -312,8 +312,8 @@ fn the_model_code_has_no_panic_path() {
     }
 }
 
-/// A data set of `features` inputs in [-1, 1) and a label 0-2: which third of the inputs
-/// sums highest. Written as CSV (`f0..`, `label`) and read back as host-trainer reads data.
+/// A data set of `features` inputs in [-1, 1) and a label naming which third of the inputs
+/// sums highest (`first`, `second`, `third`). Written as CSV (`f0..`, `label`) and read back as host-trainer reads data.
 fn wide_data(dir: &std::path::Path, features: usize, rows: usize) -> Dataset {
     let mut rng = Rng::new(11);
     let mut csv: Vec<String> = vec![
@@ -333,14 +333,14 @@ fn wide_data(dir: &std::path::Path, features: usize, rows: usize) -> Dataset {
         csv.push(
             x.iter()
                 .map(|v| v.to_string())
-                .chain([label.to_string()])
+                .chain([["first", "second", "third"][label].to_owned()])
                 .collect::<Vec<_>>()
                 .join(","),
         );
     }
     let path = dir.join(format!("wide-{features}.csv"));
     std::fs::write(&path, csv.join("\n") + "\n").unwrap();
-    let table = Table::read_csv(&path).unwrap();
+    let table = Table::read_labelled_csv(&path, "label").unwrap();
     Dataset::from_table(&table, "label", Task::Classes(3)).unwrap()
 }
 
@@ -396,6 +396,13 @@ fn any_shape_runs_on_the_unmodified_firmware_and_on_a_typed_path_by_name() {
                 run.output
             );
             if name.starts_with("wide") {
+                // The classes by the names the file carries.
+                let class = run.field("vector 0: ", "class");
+                assert!(
+                    ["first", "second", "third"].contains(&class.as_str()),
+                    "{}",
+                    run.output
+                );
                 // Streamed sample by sample, the window is the first vector when full.
                 let expected = run.line("vector 0: ").split(" expected=").nth(1).unwrap();
                 let expected = expected.split(" class=").next().unwrap();

@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use nn_core::{
-    Dense, Identity, Layer, LayerView, Metadata, NormalizationParams, Relu, Sigmoid, Softmax, Tanh, Trainable,
-    WeightFile, encode, network,
+    Dense, Identity, Layer, LayerView, Metadata, NormalizationParams, Relu, Sigmoid, Softmax, Tanh,
+    Trainable, WeightFile, encode, network,
 };
 
 type Tiny = network![Dense<2, 3, Tanh>, Dense<3, 1, Sigmoid>];
@@ -64,7 +64,8 @@ struct ReferenceHeader<'a> {
 fn assert_postcard_reads_the_same(data: &[u8], file: &WeightFile<'_>) {
     let (preamble, rest) =
         postcard::take_from_bytes::<ReferencePreamble>(data).expect("postcard reads an accepted preamble");
-    let (header, _) = postcard::take_from_bytes::<ReferenceHeader>(rest).expect("postcard reads an accepted header");
+    let (header, _) =
+        postcard::take_from_bytes::<ReferenceHeader>(rest).expect("postcard reads an accepted header");
     assert_eq!(preamble.magic, nn_core::format::MAGIC);
     assert_eq!(preamble.version, file.version());
     assert_eq!(header.name, file.name());
@@ -81,7 +82,12 @@ fn assert_postcard_reads_the_same(data: &[u8], file: &WeightFile<'_>) {
 fn check(data: &[u8]) {
     let Ok(file) = WeightFile::parse(data) else { return };
     assert_postcard_reads_the_same(data, &file);
-    let _ = (file.name(), file.layers().to_string(), file.crc(), file.params().iter().count());
+    let _ = (
+        file.name(),
+        file.layers().to_string(),
+        file.crc(),
+        file.params().iter().count(),
+    );
     if let Some(norm) = file.normalization() {
         let mut x = vec![1.0; file.input_len()];
         norm.apply(&mut x);
@@ -103,12 +109,20 @@ fn exercise_int8(data: &[u8], len: usize) {
     let mut words = vec![0u32; len.div_ceil(4)];
     let bytes = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..len];
     bytes.copy_from_slice(&data[..len]);
-    let Ok(file) = WeightFile::parse_exact(bytes) else { panic!("an accepted file parses again") };
+    let Ok(file) = WeightFile::parse_exact(bytes) else {
+        panic!("an accepted file parses again")
+    };
     let model = file.int8_model().expect("an aligned int8 file borrows");
     let width = model.widest_layer();
-    let (mut a, mut b, mut y) = (vec![0i8; width], vec![0i8; width], vec![0.0f32; file.output_len()]);
+    let (mut a, mut b, mut y) = (
+        vec![0i8; width],
+        vec![0i8; width],
+        vec![0.0f32; file.output_len()],
+    );
     let x = vec![0.5f32; file.input_len()];
-    model.predict(&x, &mut a, &mut b, &mut y).expect("the model's own widths fit");
+    model
+        .predict(&x, &mut a, &mut b, &mut y)
+        .expect("the model's own widths fit");
     if let Ok(net) = file.borrow_int8::<Sine>() {
         let _ = net.predict(&[0.5]);
     }
@@ -126,15 +140,17 @@ fn exercise_int8(data: &[u8], len: usize) {
 }
 
 /// A file's normalization and test vectors, copied out, to write it again.
-struct OwnedMetadata {
+struct OwnedMetadata<'f> {
     offset: Vec<f32>,
     scale: Vec<f32>,
     inputs: Vec<f32>,
     outputs: Vec<f32>,
+    /// Input, target and class names (version 3), borrowed from the file.
+    names: Option<(Vec<&'f str>, &'f str, Vec<&'f str>)>,
 }
 
-impl OwnedMetadata {
-    fn of(file: &WeightFile<'_>) -> OwnedMetadata {
+impl<'f> OwnedMetadata<'f> {
+    fn of(file: &WeightFile<'f>) -> OwnedMetadata<'f> {
         let (offset, scale) = match file.normalization() {
             Some(n) => (n.offset.iter().collect(), n.scale.iter().collect()),
             None => (vec![], vec![]),
@@ -150,6 +166,9 @@ impl OwnedMetadata {
             scale,
             inputs,
             outputs,
+            names: file
+                .names()
+                .map(|n| (n.inputs().collect(), n.target(), n.classes().collect())),
         }
     }
 
@@ -162,6 +181,14 @@ impl OwnedMetadata {
             }),
             test_inputs: &self.inputs,
             test_outputs: &self.outputs,
+            names: self
+                .names
+                .as_ref()
+                .map(|(inputs, target, classes)| nn_core::NamesSpec {
+                    inputs,
+                    target,
+                    classes,
+                }),
         }
     }
 }
@@ -171,6 +198,16 @@ fn assert_same_metadata(again: &WeightFile<'_>, file: &WeightFile<'_>) {
     assert_eq!((again.name(), again.layers()), (file.name(), file.layers()));
     assert_eq!(again.normalization(), file.normalization());
     assert_eq!(again.test_vector_count(), file.test_vector_count());
+    let listed = |f: &WeightFile<'_>| {
+        f.names().map(|n| {
+            n.inputs()
+                .chain([n.target()])
+                .chain(n.classes())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(listed(again), listed(file));
     for i in 0..file.test_vector_count() {
         assert_eq!(again.test_vector(i), file.test_vector(i));
     }
