@@ -1172,6 +1172,15 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let qnet = crate::quantize::quantize(net, &calib)?;
     let int8 = qnet.model();
     let mut predictor = crate::quantize::QPredictor::new(&int8);
+    if args.vectors > raw.len() {
+        eprintln!(
+            "note: {} test vectors stored, not {}: {} has only {} rows",
+            raw.len(),
+            args.vectors,
+            args.calib.display(),
+            raw.len()
+        );
+    }
     let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, 0, |x| {
         predictor.predict(&int8, x).to_vec()
     });

@@ -71,12 +71,14 @@ pub fn explain(
                     baseline - score(net, &shuffled, loss)
                 })
                 .collect();
-            let mean = drops.iter().sum::<f32>() / drops.len() as f32;
-            let var = drops.iter().map(|d| (d - mean) * (d - mean)).sum::<f32>() / drops.len() as f32;
+            // Summed in f64, as every metric is.
+            let count = drops.len().max(1) as f64;
+            let mean = drops.iter().map(|&d| f64::from(d)).sum::<f64>() / count;
+            let var = drops.iter().map(|&d| (f64::from(d) - mean).powi(2)).sum::<f64>() / count;
             FeatureImportance {
                 feature: data.feature_names[f].clone(),
-                permutation: mean,
-                permutation_std: var.sqrt(),
+                permutation: mean as f32,
+                permutation_std: var.sqrt() as f32,
                 saliency: saliency[f],
             }
         })
