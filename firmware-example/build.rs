@@ -181,22 +181,10 @@ fn typed_models_source(shapes: &[Typed]) -> String {
     );
     let _ = writeln!(src, "    let _ = file;");
     for typed in shapes {
-        let layers: Vec<String> = typed
-            .layers
-            .iter()
-            .map(|l| {
-                format!(
-                    "nn_core::Dense<{}, {}, nn_core::{}>",
-                    l.inputs,
-                    l.outputs,
-                    activation_type(l.activation)
-                )
-            })
-            .collect();
         let _ = writeln!(
             src,
-            "    if let Some(result) = serve::<nn_core::network![{}], {}, {}, {}>(file) {{\n        return Some(result);\n    }}",
-            layers.join(", "),
+            "    if let Some(result) = serve::<{}, {}, {}, {}>(file) {{\n        return Some(result);\n    }}",
+            nn_core::NetworkType(&typed.layers),
             typed.f32,
             typed.int8,
             typed.finetune
@@ -204,16 +192,4 @@ fn typed_models_source(shapes: &[Typed]) -> String {
     }
     let _ = writeln!(src, "    None\n}}");
     src
-}
-
-/// nn-core's type for `activation`.
-fn activation_type(activation: Activation) -> &'static str {
-    match activation {
-        Activation::Identity => "Identity",
-        Activation::Relu => "Relu",
-        Activation::LeakyRelu => "LeakyRelu",
-        Activation::Sigmoid => "Sigmoid",
-        Activation::Tanh => "Tanh",
-        Activation::Softmax => "Softmax",
-    }
 }

@@ -185,22 +185,7 @@ impl DynNetwork {
 
     /// The Rust type of this network for the firmware: `nn_core::network![...]`.
     pub fn rust_type(&self) -> String {
-        let layers: Vec<String> = self
-            .specs
-            .iter()
-            .map(|s| {
-                let marker = match s.activation {
-                    Activation::Identity => "Identity",
-                    Activation::Relu => "Relu",
-                    Activation::LeakyRelu => "LeakyRelu",
-                    Activation::Sigmoid => "Sigmoid",
-                    Activation::Tanh => "Tanh",
-                    Activation::Softmax => "Softmax",
-                };
-                format!("nn_core::Dense<{}, {}, nn_core::{marker}>", s.inputs, s.outputs)
-            })
-            .collect();
-        format!("nn_core::network![{}]", layers.join(", "))
+        nn_core::NetworkType(&self.specs).to_string()
     }
 }
 

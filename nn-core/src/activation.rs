@@ -55,6 +55,18 @@ impl Activation {
         }
     }
 
+    /// The name of its marker type in nn-core (`Identity`, `Relu`, ...), for generated code.
+    pub const fn type_name(self) -> &'static str {
+        match self {
+            Activation::Identity => "Identity",
+            Activation::Relu => "Relu",
+            Activation::LeakyRelu => "LeakyRelu",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Softmax => "Softmax",
+        }
+    }
+
     /// The activation called `name` (as printed by [`Activation::name`]; `identity` is
     /// accepted for `linear`).
     pub fn from_name(name: &str) -> Option<Activation> {

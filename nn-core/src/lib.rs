@@ -91,6 +91,6 @@ pub use layer::{Dense, DenseCache, DenseRef, GradientOf, Layer, Trainable, Vecto
 pub use loss::{Loss, loss_and_delta};
 pub use model::{Model, Path};
 pub use view::{
-    LayerList, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, MAX_LAYERS, predict_view,
-    widest_layer,
+    LayerList, LayerParams, LayerParamsMut, LayerSpec, LayerView, LayerViewMut, MAX_LAYERS, NetworkType,
+    predict_view, widest_layer,
 };

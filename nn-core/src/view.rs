@@ -85,6 +85,28 @@ impl fmt::Display for LayerList {
     }
 }
 
+/// The Rust type of a network of these layers, as generated code names it:
+/// `nn_core::network![nn_core::Dense<1, 16, nn_core::Relu>, ...]` (displayed).
+#[derive(Clone, Copy, Debug)]
+pub struct NetworkType<'a>(pub &'a [LayerSpec]);
+
+impl fmt::Display for NetworkType<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("nn_core::network![")?;
+        for (index, layer) in self.0.iter().enumerate() {
+            let separator = if index == 0 { "" } else { ", " };
+            write!(
+                f,
+                "{separator}nn_core::Dense<{}, {}, nn_core::{}>",
+                layer.inputs,
+                layer.outputs,
+                layer.activation.type_name()
+            )?;
+        }
+        f.write_str("]")
+    }
+}
+
 /// One layer seen through the layer view, read-only.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerParams<'a> {
