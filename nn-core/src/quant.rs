@@ -218,6 +218,11 @@ pub fn exp2_neg_q24(u: u32) -> u32 {
 /// and 4 f32 operations per output, where `expf` costs 60 instructions on a Cortex-M4F and
 /// over 2,000 on a Cortex-M0+ without FPU. Each probability is within 10^-4 of itself plus
 /// 10^-7 of the exact one (the Q24 exponentials lose their last bits when shifted).
+///
+/// Not inlined on the Cortex-M4 (one copy for every network: inlined, each typed int8
+/// network kept its own, 1 KB of flash for digits, for 2% of its instructions); inlined on
+/// the Cortex-M0, whose figures it keeps.
+#[cfg_attr(nn_core_dsp, inline(never))]
 pub fn softmax_exp2(z: &mut [f32]) {
     let max = z
         .iter()
