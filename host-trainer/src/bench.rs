@@ -1,5 +1,6 @@
-//! `host-trainer bench`: training throughput on the example networks, next to the figures
-//! PyTorch and Keras reach on this machine (from the host-trainer issue).
+//! `host-trainer bench`: training throughput on the example networks, measured here and now
+//! (the median of a few runs; the CPU and the build are printed with it). Peers are measured
+//! side by side by `scripts/speed-side.sh`, never quoted from another machine.
 
 use nn_core::{Init, Loss};
 
@@ -17,9 +18,12 @@ pub struct BenchArgs {
     /// The digits CSV (default: data/digits.csv under the current directory).
     #[arg(long, default_value = "data/digits.csv")]
     digits: std::path::PathBuf,
-    /// Run each case this many times and report the best.
+    /// Run each case this many times and report the median.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Report the best run instead of the median.
+    #[arg(long)]
+    best: bool,
     /// Threads per batch (default: 2 where there are two cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -37,8 +41,6 @@ struct Case {
     epochs: usize,
     batch: usize,
     init: Init,
-    /// PyTorch and Keras samples/s on this machine, where the issue gives them.
-    peers: Option<(u32, u32)>,
 }
 
 fn random_classes(samples: usize, features: usize, classes: usize, rng: &mut Rng) -> Dataset {
@@ -80,7 +82,6 @@ fn cases(args: &BenchArgs) -> Result<Vec<Case>, Error> {
             epochs: 1000,
             batch: 32,
             init: Init::GlorotUniform,
-            peers: Some((64_000, 3_000)),
         },
         Case {
             name: "tutorial 1-16-1",
@@ -90,7 +91,6 @@ fn cases(args: &BenchArgs) -> Result<Vec<Case>, Error> {
             epochs: 1000,
             batch: 32,
             init: Init::HeUniform,
-            peers: None,
         },
         Case {
             name: "sine 1-16-16-1",
@@ -100,7 +100,6 @@ fn cases(args: &BenchArgs) -> Result<Vec<Case>, Error> {
             epochs: 500,
             batch: 32,
             init: Init::GlorotUniform,
-            peers: Some((58_000, 14_000)),
         },
         Case {
             name: "digits 64-32-10",
@@ -110,7 +109,6 @@ fn cases(args: &BenchArgs) -> Result<Vec<Case>, Error> {
             epochs: 100,
             batch: 32,
             init: Init::GlorotUniform,
-            peers: Some((67_000, 16_000)),
         },
         Case {
             name: "784-128-10",
@@ -120,27 +118,29 @@ fn cases(args: &BenchArgs) -> Result<Vec<Case>, Error> {
             epochs: 3,
             batch: 64,
             init: Init::GlorotUniform,
-            peers: Some((77_000, 23_000)),
         },
     ])
 }
 
-/// Prints samples per second for each case (best of `repeat` runs) with the final loss.
+/// Prints samples per second for each case (the median, or with `--best` the best, of
+/// `repeat` runs of the training loop) with the final loss, then how and where it measured.
 ///
 /// # Errors
 /// [`Error::Data`] if the digits file cannot be read.
 pub fn run(args: &BenchArgs) -> Result<(), Error> {
     println!(
-        "{:<18} {:>8} {:>6} {:>6} {:>14} {:>10} {:>10} {:>11}",
-        "case", "samples", "epochs", "batch", "samples/s", "PyTorch", "Keras", "loss (seed 1)"
+        "{:<18} {:>8} {:>6} {:>6} {:>14} {:>13}",
+        "case", "samples", "epochs", "batch", "samples/s", "loss (seed 1)"
     );
+    let runs = args.repeat.max(1);
+    let mut threads = 0;
     for case in cases(args)?
         .into_iter()
         .filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
     {
-        let mut best = 0.0f64;
+        let mut speeds = Vec::with_capacity(runs);
         let mut loss = 0.0;
-        for repeat in 0..args.repeat.max(1) {
+        for repeat in 0..runs {
             let mut rng = Rng::new(repeat as u64 + 1);
             let mut net = DynNetwork::from_spec(case.data.feature_count(), case.layers)?;
             net.init(case.init, &mut rng);
@@ -148,26 +148,62 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
             config.epochs = case.epochs;
             config.batch = case.batch;
             config.threads = args.threads.unwrap_or(config.threads);
+            threads = config.threads;
             let history = fit(&mut net, &case.data, None, &config, &mut rng, &mut |_| {})?;
-            best = best.max(history.samples_per_second());
+            speeds.push(history.samples_per_second());
             if repeat == 0 {
                 loss = evaluate(&net, &case.data, case.loss).loss;
             }
         }
-        let (torch, keras) = case
-            .peers
-            .map_or(("-".into(), "-".into()), |(t, k)| (t.to_string(), k.to_string()));
+        speeds.sort_by(f64::total_cmp);
+        let speed = if args.best {
+            speeds[runs - 1]
+        } else {
+            speeds[runs / 2]
+        };
         println!(
-            "{:<18} {:>8} {:>6} {:>6} {:>14.0} {:>10} {:>10} {:>11.6}",
+            "{:<18} {:>8} {:>6} {:>6} {:>14.0} {:>13.6}",
             case.name,
             case.data.len(),
             case.epochs,
             case.batch,
-            best,
-            torch,
-            keras,
+            speed,
             loss
         );
     }
+    println!(
+        "\nsamples/s: {} of {runs} runs of the training loop, {threads} thread(s); CPU: {}; build: {}",
+        if args.best { "best" } else { "median" },
+        cpu_model(),
+        simd_level()
+    );
     Ok(())
+}
+
+/// The CPU's model name (Linux's /proc/cpuinfo) and core count.
+fn cpu_model() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    format!("{model}, {cores} cores")
+}
+
+/// The widest vector instructions this build was compiled for.
+fn simd_level() -> &'static str {
+    if cfg!(target_feature = "avx512f") {
+        "AVX-512"
+    } else if cfg!(target_feature = "avx2") {
+        "AVX2"
+    } else if cfg!(target_feature = "neon") {
+        "NEON"
+    } else {
+        "no wide vectors"
+    }
 }
