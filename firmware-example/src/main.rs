@@ -35,13 +35,7 @@ include!(concat!(env!("OUT_DIR"), "/typed_models.rs"));
 /// Units per layer the run-time path holds (its [`Scratch`]): the widest layer of a file
 /// this build runs without a compiled network. Any number of layers up to nn-core's
 /// [`nn_core::MAX_LAYERS`] (8). Chosen per board: the microbit has 16 KiB of RAM.
-#[cfg(not(board = "microbit"))]
-const CAPACITY: usize = 256;
-/// Units per layer the run-time path holds (its [`Scratch`]): the widest layer of a file
-/// this build runs without a compiled network. Any number of layers up to nn-core's
-/// [`nn_core::MAX_LAYERS`] (8). Chosen per board: the microbit has 16 KiB of RAM.
-#[cfg(board = "microbit")]
-const CAPACITY: usize = 128;
+const CAPACITY: usize = if cfg!(board = "microbit") { 128 } else { 256 };
 
 /// Values per input or output buffer of the per-model code: the run-time capacity, or a
 /// compiled network's widest input or output if that is wider.

@@ -1,6 +1,6 @@
-//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe` (but for two
-//! small Cortex-M4 assembly kernels: DSP dot products in [`quant`], the FPU one of
-//! [`dense`]), shapes checked by the compiler.
+//! Dense neural networks for microcontrollers: `no_std`, no heap, no `unsafe` (but for small
+//! Cortex-M4 assembly kernels in two modules: the DSP dot products and input quantization of
+//! [`quant`], the FPU loops of [`dense`]), shapes checked by the compiler.
 //!
 //! - [`Dense<IN, OUT, A>`](Dense) layers chained with [`network!`]; a chain whose shapes do
 //!   not meet does not compile. [`Layer::predict`] never allocates, never panics, and costs
@@ -51,7 +51,8 @@
 #![no_std]
 // The exceptions, both Cortex-M4 only and each beside a portable twin that gives the same
 // bits: `quant::dsp` (three DSP instructions stable Rust has no intrinsics for, inline
-// assembly on registers only) and `dense::fpv4` (a load-multiple FPU loop, global assembly).
+// assembly on registers only, and two global-assembly loops: four rows of dot products,
+// input quantization) and `dense::fpv4` (load-multiple FPU loops, global assembly).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -4,9 +4,10 @@
 //!
 //! Nothing is sized by trial: a file says what it needs ([`WeightFile::widest_layer`]), a
 //! build says what it holds ([`Scratch::CAPACITY`]), and [`RunTime::new`] refuses a file that
-//! does not fit with [`Error::OverCapacity`], naming both. The kernels are the typed
-//! networks' own ([`crate::dense::dense_layer`], [`crate::quant`]), called with run-time
-//! lengths, so both paths give the same bits.
+//! does not fit with [`Error::OverCapacity`], naming both. The sums are the typed networks'
+//! own, in the same order, with run-time lengths ([`crate::dense::dense_layer_run_time`]:
+//! on the Cortex-M4F one assembly loop over a whole layer; [`crate::quant`] for int8), so
+//! both paths give the same bits.
 //!
 //! ```
 //! use nn_core::{encode, network, Dense, Identity, Init, Layer, Metadata, Model, Relu, Trainable, WeightFile};
