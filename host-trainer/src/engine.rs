@@ -27,8 +27,12 @@ pub struct Engine {
     stride: usize,
     /// The batch's inputs, `[input][stride]` (padding lanes zero).
     input: Vec<f32>,
-    /// Per layer, its input sample-major, `[stride][inputs rounded up to LANES]`.
+    /// Per layer, the operand of its weight gradient turned sample-major: its input,
+    /// `[stride][inputs rounded up to LANES]`, or its delta, `[stride][outputs rounded up]`
+    /// (see [`transposes_outputs`]).
     samples: Vec<Vec<f32>>,
+    /// The weight gradient of a layer that transposes its delta, `[input][output]`.
+    swapped: Vec<f32>,
     /// The batch's targets, `[sample][outputs]`.
     targets: Vec<f32>,
     /// Per layer, pre-activations `[out][stride]`.
@@ -66,8 +70,25 @@ impl Engine {
             input: vec![0.0; stride * n_in],
             samples: specs
                 .iter()
-                .map(|s| vec![0.0; stride * usize::from(s.inputs).div_ceil(LANES) * LANES])
+                .map(|s| {
+                    let (n_in, n_out) = (usize::from(s.inputs), usize::from(s.outputs));
+                    let lanes = if transposes_outputs(n_in, n_out) {
+                        n_out
+                    } else {
+                        n_in
+                    };
+                    vec![0.0; stride * lanes.div_ceil(LANES) * LANES]
+                })
                 .collect(),
+            swapped: vec![
+                0.0;
+                specs
+                    .iter()
+                    .filter(|s| transposes_outputs(usize::from(s.inputs), usize::from(s.outputs)))
+                    .map(LayerSpec::weight_count)
+                    .max()
+                    .unwrap_or(0)
+            ],
             targets: vec![0.0; capacity * n_out],
             pre: specs.iter().map(rows).collect(),
             out: specs.iter().map(rows).collect(),
@@ -167,30 +188,57 @@ impl Engine {
             for (d_row, gb) in delta.chunks_exact(stride).zip(grad_b.iter_mut()) {
                 *gb += sum(d_row);
             }
-            let padded = n_in.div_ceil(LANES) * LANES;
-            let samples = &mut self.samples[l];
-            for (i, x_row) in input.chunks_exact(stride).enumerate() {
-                for (s, &x) in samples[i..].iter_mut().step_by(padded).zip(&x_row[..rows]) {
-                    *s = x;
+            let input = &input[..n_in * stride];
+            let sample_major = &mut self.samples[l];
+            if transposes_outputs(n_in, n_out) {
+                // grad_wᵀ[i][o] = Σ_s x[i][s]·delta[o][s], lanes over the outputs.
+                let padded = n_out.div_ceil(LANES) * LANES;
+                transpose(delta, stride, rows, sample_major, padded);
+                let x = Strided {
+                    data: input,
+                    row_stride: stride,
+                    col_stride: 1,
+                };
+                let swapped = &mut self.swapped[..n_in * n_out];
+                gemm(
+                    n_in,
+                    rows,
+                    x,
+                    sample_major,
+                    padded,
+                    padded,
+                    n_out,
+                    swapped,
+                    n_out,
+                    Accumulate::Overwrite,
+                );
+                for (i, row) in swapped.chunks_exact(n_out).enumerate() {
+                    for (g, &v) in grad_w[i..].iter_mut().step_by(n_in).zip(row) {
+                        *g += v;
+                    }
                 }
+            } else {
+                // grad_w[o][i] = Σ_s delta[o][s]·x[i][s], lanes over the inputs.
+                let padded = n_in.div_ceil(LANES) * LANES;
+                transpose(input, stride, rows, sample_major, padded);
+                let d = Strided {
+                    data: delta,
+                    row_stride: stride,
+                    col_stride: 1,
+                };
+                gemm(
+                    n_out,
+                    rows,
+                    d,
+                    sample_major,
+                    padded,
+                    padded,
+                    n_in,
+                    grad_w,
+                    n_in,
+                    Accumulate::Add,
+                );
             }
-            let d = Strided {
-                data: delta,
-                row_stride: stride,
-                col_stride: 1,
-            };
-            gemm(
-                n_out,
-                rows,
-                d,
-                samples,
-                padded,
-                padded,
-                n_in,
-                grad_w,
-                n_in,
-                Accumulate::Add,
-            );
             if l == 0 {
                 break;
             }
@@ -286,4 +334,34 @@ fn sum(a: &[f32]) -> f32 {
         }
     }
     acc.iter().sum()
+}
+
+/// `to[s][i] = from[i][s]` for the first `rows` samples: feature-major rows of `stride` into
+/// sample-major rows of `to_stride`, a block of [`LANES`] samples at a time so that each
+/// feature row is read in whole blocks and each sample row written in one pass.
+fn transpose(from: &[f32], stride: usize, rows: usize, to: &mut [f32], to_stride: usize) {
+    for (block, to_block) in to
+        .chunks_mut(LANES * to_stride)
+        .take(rows.div_ceil(LANES))
+        .enumerate()
+    {
+        let s0 = block * LANES;
+        for (i, from_row) in from.chunks_exact(stride).enumerate() {
+            let Some(values) = from_row.get(s0..).and_then(<[f32]>::first_chunk::<LANES>) else {
+                continue;
+            };
+            for (to_row, &value) in to_block.chunks_exact_mut(to_stride).zip(values) {
+                to_row[i] = value;
+            }
+        }
+    }
+}
+
+/// True if a layer's weight gradient costs less with the sum's lanes over its outputs (its
+/// delta turned sample-major, the gradient computed transposed) than over its inputs: a
+/// layer of few inputs, such as the first layer of a 1-input network, would otherwise run
+/// [`LANES`] lanes for each input. Either way every element is the same sum in the same
+/// order, so the choice changes no bit.
+fn transposes_outputs(n_in: usize, n_out: usize) -> bool {
+    n_in * n_out.div_ceil(LANES) < n_out * n_in.div_ceil(LANES)
 }

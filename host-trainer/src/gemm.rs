@@ -95,12 +95,22 @@ pub fn gemm(
             }
             for (t, row) in acc.iter().enumerate().take(tile) {
                 let out = &mut c[(m + t) * c_stride + j0..(m + t) * c_stride + end];
-                match mode {
-                    Accumulate::Add => out.iter_mut().zip(row).for_each(|(c, a)| *c += a),
-                    _ => out.copy_from_slice(&row[..end - j0]),
-                }
+                store(mode, row, out);
             }
         }
         m += tile;
+    }
+}
+
+/// Writes (or adds) a tile row into `out`, which holds up to [`LANES`] values. A whole block
+/// is moved as one array: `copy_from_slice` of a run-time length would call `memcpy` for
+/// every 64 bytes.
+#[inline(always)]
+fn store(mode: Accumulate<'_>, row: &[f32; LANES], out: &mut [f32]) {
+    match (mode, <&mut [f32; LANES]>::try_from(&mut *out)) {
+        (Accumulate::Add, Ok(block)) => block.iter_mut().zip(row).for_each(|(c, a)| *c += a),
+        (Accumulate::Add, Err(_)) => out.iter_mut().zip(row).for_each(|(c, a)| *c += a),
+        (_, Ok(block)) => *block = *row,
+        (_, Err(_)) => out.copy_from_slice(&row[..out.len()]),
     }
 }

@@ -1,0 +1,192 @@
+//! The batched training engine against an independent reference: every gradient of one batch
+//! compared with plain back-propagation in f64, written out here sample by sample, and the
+//! batch's summed loss against nn-core's forward and loss.
+//!
+//! The shapes cover both ways the engine lays out a weight gradient (lanes over the inputs,
+//! or over the outputs for a layer of few inputs such as the first layer of a 1-input
+//! network), register tiles cut short (odd widths), and a batch that ends inside a block.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use host_trainer::engine::Engine;
+use host_trainer::{DynNetwork, Predictor, Rng};
+use nn_core::activation::LEAKY_RELU_SLOPE;
+use nn_core::{Activation, Init, Loss};
+
+/// Rows in the batch: two whole blocks of 16 and a part of a third.
+const ROWS: usize = 37;
+
+/// One sample's activations, layer by layer, in f64: `(z, y)` per layer.
+fn forward_f64(net: &DynNetwork, x: &[f32]) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut input: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    let mut layers = Vec::new();
+    for (l, spec) in net.specs().iter().enumerate() {
+        let (n_in, n_out) = (usize::from(spec.inputs), usize::from(spec.outputs));
+        let params = &net.params()[net.offsets()[l]..net.offsets()[l + 1]];
+        let (w, b) = params.split_at(n_in * n_out);
+        let z: Vec<f64> = (0..n_out)
+            .map(|o| {
+                f64::from(b[o])
+                    + (0..n_in)
+                        .map(|i| f64::from(w[o * n_in + i]) * input[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        let y: Vec<f64> = match spec.activation {
+            Activation::Identity => z.clone(),
+            Activation::Relu => z.iter().map(|&z| z.max(0.0)).collect(),
+            Activation::LeakyRelu => z
+                .iter()
+                .map(|&z| {
+                    if z > 0.0 {
+                        z
+                    } else {
+                        f64::from(LEAKY_RELU_SLOPE) * z
+                    }
+                })
+                .collect(),
+            Activation::Tanh => z.iter().map(|z| z.tanh()).collect(),
+            Activation::Sigmoid => z.iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect(),
+            Activation::Softmax => {
+                let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = z.iter().map(|z| (z - max).exp()).collect();
+                let total: f64 = e.iter().sum();
+                e.iter().map(|e| e / total).collect()
+            }
+        };
+        input = y.clone();
+        layers.push((z, y));
+    }
+    layers
+}
+
+/// dy/dz of a hidden layer's activation, element-wise.
+fn derivative(activation: Activation, z: f64, y: f64) -> f64 {
+    match activation {
+        Activation::Identity => 1.0,
+        Activation::Relu => f64::from(u8::from(z > 0.0)),
+        Activation::LeakyRelu => {
+            if z > 0.0 {
+                1.0
+            } else {
+                f64::from(LEAKY_RELU_SLOPE)
+            }
+        }
+        Activation::Tanh => 1.0 - y * y,
+        Activation::Sigmoid => y * (1.0 - y),
+        Activation::Softmax => unreachable!("softmax is only tested as the output layer"),
+    }
+}
+
+/// The gradient of the loss summed over the samples, by back-propagation in f64.
+fn gradients_f64(net: &DynNetwork, samples: &[(Vec<f32>, Vec<f32>)], loss: Loss) -> Vec<f64> {
+    let mut grads = vec![0.0f64; net.params().len()];
+    let specs = net.specs();
+    for (x, t) in samples {
+        let layers = forward_f64(net, x);
+        let (_, y) = &layers[layers.len() - 1];
+        let n = y.len() as f64;
+        let mut delta: Vec<f64> = match loss {
+            // softmax with cross-entropy: dL/dz = y Σt - t.
+            Loss::CrossEntropy => {
+                let sum_t: f64 = t.iter().map(|&t| f64::from(t)).sum();
+                y.iter().zip(t).map(|(y, &t)| y * sum_t - f64::from(t)).collect()
+            }
+            // a linear output with the mean squared error.
+            Loss::MeanSquaredError => y
+                .iter()
+                .zip(t)
+                .map(|(y, &t)| 2.0 * (y - f64::from(t)) / n)
+                .collect(),
+            _ => unreachable!("the test uses two losses"),
+        };
+        for l in (0..specs.len()).rev() {
+            let (n_in, n_out) = (usize::from(specs[l].inputs), usize::from(specs[l].outputs));
+            let input: Vec<f64> = if l == 0 {
+                x.iter().map(|&v| f64::from(v)).collect()
+            } else {
+                layers[l - 1].1.clone()
+            };
+            let offset = net.offsets()[l];
+            for o in 0..n_out {
+                for i in 0..n_in {
+                    grads[offset + o * n_in + i] += delta[o] * input[i];
+                }
+                grads[offset + n_in * n_out + o] += delta[o];
+            }
+            if l == 0 {
+                break;
+            }
+            let w = &net.params()[offset..offset + n_in * n_out];
+            let (z, y) = &layers[l - 1];
+            delta = (0..n_in)
+                .map(|i| {
+                    let back: f64 = (0..n_out).map(|o| f64::from(w[o * n_in + i]) * delta[o]).sum();
+                    back * derivative(specs[l - 1].activation, z[i], y[i])
+                })
+                .collect();
+        }
+    }
+    grads
+}
+
+fn check(inputs: usize, layers: &str, loss: Loss, seed: u64) {
+    let mut net = DynNetwork::from_spec(inputs, layers).unwrap();
+    let mut rng = Rng::new(seed);
+    net.init(Init::GlorotUniform, &mut rng);
+    // Non-zero biases, so that a bias added in the wrong place shows.
+    for p in net.params_mut().iter_mut() {
+        *p += 0.1 * (rng.uniform() - 0.5);
+    }
+    let outputs = usize::from(net.specs()[net.specs().len() - 1].outputs);
+    let samples: Vec<(Vec<f32>, Vec<f32>)> = (0..ROWS)
+        .map(|r| {
+            let x: Vec<f32> = (0..inputs).map(|_| 2.0 * rng.uniform() - 1.0).collect();
+            let t: Vec<f32> = match loss {
+                Loss::CrossEntropy => (0..outputs)
+                    .map(|o| f32::from(u8::from(o == r % outputs)))
+                    .collect(),
+                _ => (0..outputs).map(|_| rng.uniform()).collect(),
+            };
+            (x, t)
+        })
+        .collect();
+    let mut engine = Engine::new(net.specs(), net.offsets(), ROWS + 3);
+    for (row, (x, t)) in samples.iter().enumerate() {
+        engine.set_sample(row, x, t);
+    }
+    engine.forward(net.params(), ROWS);
+    let mut grads = vec![0.0f32; net.params().len()];
+    let total = engine.backward(net.params(), ROWS, loss, &mut grads);
+
+    let reference = gradients_f64(&net, &samples, loss);
+    let scale = reference.iter().fold(1.0f64, |m, g| m.max(g.abs()));
+    for (p, (&g, &r)) in grads.iter().zip(&reference).enumerate() {
+        assert!(
+            (f64::from(g) - r).abs() <= 2e-5 * scale,
+            "{inputs}-{layers}: parameter {p}: engine {g}, f64 reference {r}"
+        );
+    }
+    let mut predictor = Predictor::new(&net);
+    let expected: f64 = samples
+        .iter()
+        .map(|(x, t)| f64::from(loss.value(predictor.predict(&net, x), t)))
+        .sum();
+    assert!(
+        (f64::from(total) - expected).abs() <= 1e-4 * expected.max(1.0),
+        "{inputs}-{layers}: summed loss {total}, nn-core's {expected}"
+    );
+}
+
+#[test]
+fn batch_gradients_match_back_propagation_in_f64() {
+    // 1 input: the first layer's weight gradient runs with lanes over its 17 outputs.
+    check(1, "17:relu,2:linear", Loss::MeanSquaredError, 1);
+    check(1, "16:relu,16:relu,1:linear", Loss::MeanSquaredError, 2);
+    check(1, "16:tanh,1:linear", Loss::MeanSquaredError, 3);
+    // Lanes over the 40 inputs; 3 outputs cut the register tile short.
+    check(40, "3:tanh,1:linear", Loss::MeanSquaredError, 4);
+    check(5, "9:sigmoid,6:leaky_relu,4:softmax", Loss::CrossEntropy, 5);
+    check(64, "32:relu,10:softmax", Loss::CrossEntropy, 6);
+    check(3, "70:relu,2:relu,3:softmax", Loss::CrossEntropy, 7);
+}
