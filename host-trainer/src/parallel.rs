@@ -5,7 +5,11 @@
 //! gradients are added in the same order, so the result does not depend on the number of
 //! threads: with one, the caller computes both halves itself and gets the same bits.
 //! The helper waits for work by spinning briefly, then yielding, because a batch of a small
-//! network takes microseconds, less than waking a sleeping thread.
+//! network takes microseconds, less than waking a sleeping thread. On a shared machine the
+//! helper's core may be busy with another program: a posted half is claimed by whichever
+//! thread gets to it first, so the caller, done with its own half, takes the helper's half
+//! back instead of waiting for a thread that is not running (two threads then cost no more
+//! than one). Either thread computes a half the same way: the same bits.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
@@ -71,7 +75,11 @@ pub struct Shared<'d> {
     /// The parameters: read by both halves, written by the optimizer between batches.
     pub params: RwLock<Vec<f32>>,
     helper: Mutex<Half>,
+    /// Halves posted to the helper so far (the latest one's ticket).
     posted: AtomicUsize,
+    /// The latest ticket claimed, by the helper or taken back by the caller.
+    claimed: AtomicUsize,
+    /// The latest ticket the helper has finished.
     finished: AtomicUsize,
     stop: AtomicBool,
     loss: Loss,
@@ -98,6 +106,7 @@ impl<'d> Shared<'d> {
             params: RwLock::new(params),
             helper: Mutex::new(helper),
             posted: AtomicUsize::new(0),
+            claimed: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             loss,
@@ -129,13 +138,19 @@ impl<'d> Shared<'d> {
             let augmented = self.augmented.read().unwrap_or_else(PoisonError::into_inner);
             let data = augmented.as_ref().unwrap_or(self.data);
             own.compute(data, &params, self.loss);
-            if ticket == 0 {
+            if ticket == 0 || self.claim(ticket) {
                 self.helper().compute(data, &params, self.loss);
+                return;
             }
         }
-        if ticket != 0 {
-            wait_until(|| self.finished.load(Ordering::Acquire) >= ticket);
-        }
+        wait_until(|| self.finished.load(Ordering::Acquire) >= ticket);
+    }
+
+    /// Claims posted half `ticket` for the calling thread; false if the other thread has.
+    fn claim(&self, ticket: usize) -> bool {
+        self.claimed
+            .compare_exchange(ticket - 1, ticket, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// The helper thread's loop: computes each posted half until [`Shared::stop`].
@@ -147,6 +162,9 @@ impl<'d> Shared<'d> {
                 return;
             }
             done += 1;
+            if !self.claim(done) {
+                continue; // the caller took it back
+            }
             {
                 let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
                 let augmented = self.augmented.read().unwrap_or_else(PoisonError::into_inner);
