@@ -190,3 +190,49 @@ fn batch_gradients_match_back_propagation_in_f64() {
     check(64, "32:relu,10:softmax", Loss::CrossEntropy, 6);
     check(3, "70:relu,2:relu,3:softmax", Loss::CrossEntropy, 7);
 }
+
+/// A half posted to a helper thread that never runs (its core busy elsewhere) is taken back
+/// by the caller: the batch completes, with the same gradients as on one thread. (Without
+/// the taking back, the batch would wait forever: the test fails after 60 s.)
+#[test]
+fn a_half_the_helper_does_not_start_is_computed_by_the_caller() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(batches_without_a_helper()));
+    let results = receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a batch posted to a helper that never runs did not complete");
+    let (one, two) = results.split_at(3);
+    for (a, b) in one.iter().zip(two) {
+        assert_eq!((&a.0, &a.1, a.2.to_bits()), (&b.0, &b.1, b.2.to_bits()));
+        assert!(b.1.iter().any(|&g| g != 0.0), "the helper's half was computed");
+    }
+}
+
+/// Three batches on one thread, then three posted to a helper no thread serves: each
+/// batch's gradients of both halves and the second half's loss.
+fn batches_without_a_helper() -> Vec<(Vec<f32>, Vec<f32>, f32)> {
+    use host_trainer::parallel::Shared;
+    use host_trainer::{Dataset, Synthetic};
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(64, 0.1, &mut Rng::new(1)));
+    let mut net = DynNetwork::from_spec(1, "16:relu,1:linear").unwrap();
+    net.init(Init::GlorotUniform, &mut Rng::new(2));
+    let mut results = Vec::new();
+    for threaded in [false, true] {
+        let (shared, mut own) = Shared::new(
+            &data,
+            net.specs(),
+            net.offsets(),
+            net.params().to_vec(),
+            64,
+            Loss::MeanSquaredError,
+        );
+        for batch in 0..3 {
+            own.samples = (0..32).collect();
+            shared.helper().samples = (32 + batch..64).collect();
+            shared.compute(&mut own, threaded);
+            let helper = shared.helper();
+            results.push((own.grads.clone(), helper.grads.clone(), helper.loss));
+        }
+    }
+    results
+}
