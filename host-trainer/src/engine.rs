@@ -337,24 +337,51 @@ fn sum(a: &[f32]) -> f32 {
 }
 
 /// `to[s][i] = from[i][s]` for the first `rows` samples: feature-major rows of `stride` into
-/// sample-major rows of `to_stride`, a block of [`LANES`] samples at a time so that each
-/// feature row is read in whole blocks and each sample row written in one pass.
+/// sample-major rows of `to_stride`, in squares of [`LANES`] × [`LANES`]: each square is read
+/// as whole rows, turned in registers ([`turn`]) and written as whole rows.
 fn transpose(from: &[f32], stride: usize, rows: usize, to: &mut [f32], to_stride: usize) {
+    let features = from.len() / stride;
     for (block, to_block) in to
         .chunks_mut(LANES * to_stride)
         .take(rows.div_ceil(LANES))
         .enumerate()
     {
         let s0 = block * LANES;
-        for (i, from_row) in from.chunks_exact(stride).enumerate() {
-            let Some(values) = from_row.get(s0..).and_then(<[f32]>::first_chunk::<LANES>) else {
-                continue;
-            };
-            for (to_row, &value) in to_block.chunks_exact_mut(to_stride).zip(values) {
-                to_row[i] = value;
+        for i0 in (0..features).step_by(LANES) {
+            let width = (features - i0).min(LANES);
+            let mut square = [[0.0f32; LANES]; LANES];
+            for (row, from_row) in square
+                .iter_mut()
+                .zip(from[i0 * stride..].chunks_exact(stride))
+                .take(width)
+            {
+                if let Some(values) = from_row.get(s0..).and_then(<[f32]>::first_chunk::<LANES>) {
+                    *row = *values;
+                }
+            }
+            let turned = turn(&square);
+            for (to_row, values) in to_block.chunks_mut(to_stride).zip(&turned) {
+                match to_row
+                    .get_mut(i0..i0 + LANES)
+                    .and_then(|out| <&mut [f32; LANES]>::try_from(out).ok())
+                {
+                    Some(out) if width == LANES => *out = *values,
+                    _ => {
+                        if let Some(out) = to_row.get_mut(i0..i0 + width) {
+                            out.copy_from_slice(&values[..width]);
+                        }
+                    }
+                }
             }
         }
     }
+}
+
+/// The transpose of a square of [`LANES`] × [`LANES`] values (fixed sizes, so the compiler
+/// turns it with vector shuffles).
+#[inline(always)]
+fn turn(square: &[[f32; LANES]; LANES]) -> [[f32; LANES]; LANES] {
+    std::array::from_fn(|j| std::array::from_fn(|i| square[i][j]))
 }
 
 /// True if a layer's weight gradient costs less with the sum's lanes over its outputs (its
