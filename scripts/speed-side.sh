@@ -18,3 +18,6 @@ native=$(target/release/host-trainer bench --only none 2>/dev/null | sed -n 's/.
 python3 scripts/speed_side.py --peers "$peers" --digits data/digits.csv --out target/speed.jsonl \
   --trainer "native (${native:-this CPU})=target/release/host-trainer" \
   --trainer "x86-64-v3=target/x86-64-v3/release/host-trainer" "$@"
+# The core's f32 FMA peak, to state the large case's share of it.
+gcc -O2 -march=native scripts/fma-peak.c -o target/fma-peak && target/fma-peak
+gcc -O2 -march=x86-64-v3 scripts/fma-peak.c -o target/fma-peak-v3 && target/fma-peak-v3
