@@ -192,24 +192,14 @@ impl Engine {
             let sample_major = &mut self.samples[l];
             if transposes_outputs(n_in, n_out) {
                 // grad_wᵀ[i][o] = Σ_s x[i][s]·delta[o][s], lanes over the outputs.
-                let padded = n_out.div_ceil(LANES) * LANES;
-                transpose(delta, stride, rows, sample_major, padded);
-                let x = Strided {
-                    data: input,
-                    row_stride: stride,
-                    col_stride: 1,
-                };
                 let swapped = &mut self.swapped[..n_in * n_out];
-                gemm(
-                    n_in,
+                sample_products(
+                    input,
+                    delta,
+                    stride,
                     rows,
-                    x,
                     sample_major,
-                    padded,
-                    padded,
-                    n_out,
                     swapped,
-                    n_out,
                     Accumulate::Overwrite,
                 );
                 for (i, row) in swapped.chunks_exact(n_out).enumerate() {
@@ -219,25 +209,7 @@ impl Engine {
                 }
             } else {
                 // grad_w[o][i] = Σ_s delta[o][s]·x[i][s], lanes over the inputs.
-                let padded = n_in.div_ceil(LANES) * LANES;
-                transpose(input, stride, rows, sample_major, padded);
-                let d = Strided {
-                    data: delta,
-                    row_stride: stride,
-                    col_stride: 1,
-                };
-                gemm(
-                    n_out,
-                    rows,
-                    d,
-                    sample_major,
-                    padded,
-                    padded,
-                    n_in,
-                    grad_w,
-                    n_in,
-                    Accumulate::Add,
-                );
+                sample_products(delta, input, stride, rows, sample_major, grad_w, Accumulate::Add);
             }
             if l == 0 {
                 break;
@@ -391,4 +363,29 @@ fn turn(square: &[[f32; LANES]; LANES]) -> [[f32; LANES]; LANES] {
 /// order, so the choice changes no bit.
 fn transposes_outputs(n_in: usize, n_out: usize) -> bool {
     n_in * n_out.div_ceil(LANES) < n_out * n_in.div_ceil(LANES)
+}
+
+/// `out[p][q] = Σ_s left[p][s]·right[q][s]` (or `+=`, by `mode`) over the first `rows`
+/// samples of two feature-major matrices with rows of `stride`, summed over `s` in order:
+/// `right` is copied sample-major into `scratch` so that the lanes run over `q`.
+fn sample_products(
+    left: &[f32],
+    right: &[f32],
+    stride: usize,
+    rows: usize,
+    scratch: &mut [f32],
+    out: &mut [f32],
+    mode: Accumulate<'_>,
+) {
+    let (left_rows, right_rows) = (left.len() / stride, right.len() / stride);
+    let padded = right_rows.div_ceil(LANES) * LANES;
+    transpose(right, stride, rows, scratch, padded);
+    let left = Strided {
+        data: left,
+        row_stride: stride,
+        col_stride: 1,
+    };
+    gemm(
+        left_rows, rows, left, scratch, padded, padded, right_rows, out, right_rows, mode,
+    );
 }
