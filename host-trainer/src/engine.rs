@@ -12,7 +12,7 @@ use nn_core::activation::{activate, activation_backward};
 use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
 
 use crate::fastmath;
-use crate::gemm::{Accumulate, Strided, gemm};
+use crate::gemm::{Accumulate, Strided, gemm, store};
 
 /// Samples processed together in the innermost loops.
 pub const LANES: usize = 16;
@@ -333,16 +333,8 @@ fn transpose(from: &[f32], stride: usize, rows: usize, to: &mut [f32], to_stride
             }
             let turned = turn(&square);
             for (to_row, values) in to_block.chunks_mut(to_stride).zip(&turned) {
-                match to_row
-                    .get_mut(i0..i0 + LANES)
-                    .and_then(|out| <&mut [f32; LANES]>::try_from(out).ok())
-                {
-                    Some(out) if width == LANES => *out = *values,
-                    _ => {
-                        if let Some(out) = to_row.get_mut(i0..i0 + width) {
-                            out.copy_from_slice(&values[..width]);
-                        }
-                    }
+                if let Some(out) = to_row.get_mut(i0..i0 + width) {
+                    store(Accumulate::Overwrite, values, out);
                 }
             }
         }

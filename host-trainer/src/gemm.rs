@@ -102,11 +102,11 @@ pub fn gemm(
     }
 }
 
-/// Writes (or adds) a tile row into `out`, which holds up to [`LANES`] values. A whole block
-/// is moved as one array: `copy_from_slice` of a run-time length would call `memcpy` for
-/// every 64 bytes.
+/// Writes (or adds) a row of [`LANES`] values into `out`, which holds up to [`LANES`] of
+/// them. A whole block is moved as one array: `copy_from_slice` of a run-time length would
+/// call `memcpy` for every 64 bytes.
 #[inline(always)]
-fn store(mode: Accumulate<'_>, row: &[f32; LANES], out: &mut [f32]) {
+pub fn store(mode: Accumulate<'_>, row: &[f32; LANES], out: &mut [f32]) {
     match (mode, <&mut [f32; LANES]>::try_from(&mut *out)) {
         (Accumulate::Add, Ok(block)) => block.iter_mut().zip(row).for_each(|(c, a)| *c += a),
         (Accumulate::Add, Err(_)) => out.iter_mut().zip(row).for_each(|(c, a)| *c += a),
