@@ -45,6 +45,16 @@ pub struct Engine {
     grad_in: Vec<f32>,
     /// One sample's values across a layer (softmax and the loss work per sample).
     column: [Vec<f32>; 3],
+    /// Per layer, the dropout rate of its outputs (0: none).
+    dropout: Vec<f32>,
+    /// Per layer with dropout, its outputs before dropout `[out][stride]` (else empty).
+    kept: Vec<Vec<f32>>,
+    /// Per layer with dropout, each output's factor, 0 or `1 / (1 - rate)` (else empty).
+    masks: Vec<Vec<f32>>,
+    /// Per row, the key of its dropout masks ([`crate::dropout::row_key`]).
+    row_keys: Vec<u64>,
+    /// Per row, the weight of its loss (empty: all 1).
+    row_weights: Vec<f32>,
 }
 
 impl Engine {
@@ -95,6 +105,41 @@ impl Engine {
             delta: vec![0.0; stride * widest],
             grad_in: vec![0.0; stride * widest],
             column: [vec![0.0; widest], vec![0.0; widest], vec![0.0; widest]],
+            dropout: vec![0.0; specs.len()],
+            kept: vec![Vec::new(); specs.len()],
+            masks: vec![Vec::new(); specs.len()],
+            row_keys: vec![0; capacity],
+            row_weights: Vec::new(),
+        }
+    }
+
+    /// Applies dropout at `rates[l]` to the outputs of layer `l` in training (a missing or
+    /// zero rate: none). The rows' masks come from the keys given to [`Engine::set_row`].
+    pub fn set_dropout(&mut self, rates: &[f32]) {
+        for (l, spec) in self.specs.iter().enumerate() {
+            let rate = rates.get(l).copied().unwrap_or(0.0);
+            let size = if rate > 0.0 {
+                self.stride * usize::from(spec.outputs)
+            } else {
+                0
+            };
+            self.dropout[l] = rate;
+            self.kept[l] = vec![0.0; size];
+            self.masks[l] = vec![0.0; size];
+        }
+    }
+
+    /// Weights each row's loss (and so its gradient) by the weight given to
+    /// [`Engine::set_row`] (class weights), instead of 1.
+    pub fn weight_rows(&mut self) {
+        self.row_weights = vec![1.0; self.capacity];
+    }
+
+    /// Gives row `row` its dropout key and its loss weight (used if [`Engine::weight_rows`]).
+    pub fn set_row(&mut self, row: usize, key: u64, weight: f32) {
+        self.row_keys[row] = key;
+        if let Some(w) = self.row_weights.get_mut(row) {
+            *w = weight;
         }
     }
 
@@ -147,6 +192,25 @@ impl Engine {
                     activate(Activation::Softmax, y)
                 });
             }
+            let rate = self.dropout[l];
+            if rate > 0.0 {
+                self.kept[l].copy_from_slice(out);
+                let mask = &mut self.masks[l];
+                for (unit, (out_row, mask_row)) in out
+                    .chunks_exact_mut(stride)
+                    .zip(mask.chunks_exact_mut(stride))
+                    .enumerate()
+                {
+                    for ((y, m), &key) in out_row
+                        .iter_mut()
+                        .zip(mask_row.iter_mut())
+                        .zip(&self.row_keys[..rows])
+                    {
+                        *m = crate::dropout::keep_scale(key, l, unit, rate);
+                        *y *= *m;
+                    }
+                }
+            }
         }
     }
 
@@ -167,7 +231,7 @@ impl Engine {
                 y[o] = self.out[last][o * stride + r];
             }
             let t = &self.targets[r * n_out..(r + 1) * n_out];
-            total += loss_and_delta(
+            let sample_loss = loss_and_delta(
                 loss,
                 self.specs[last].activation,
                 &z[..n_out],
@@ -175,6 +239,12 @@ impl Engine {
                 t,
                 &mut d[..n_out],
             );
+            if let Some(&weight) = self.row_weights.get(r) {
+                total += weight * sample_loss;
+                d[..n_out].iter_mut().for_each(|d| *d *= weight);
+            } else {
+                total += sample_loss;
+            }
             for (row, &d) in self.delta.chunks_exact_mut(stride).zip(&d[..n_out]) {
                 row[r] = d;
             }
@@ -234,7 +304,15 @@ impl Engine {
                 Accumulate::Overwrite,
             );
             let previous = self.specs[l - 1].activation;
-            let y = &self.out[l - 1][..n_in * stride];
+            let y = if self.dropout[l - 1] > 0.0 {
+                // The gradient reaches the activation through the mask.
+                for (g, &m) in grad.iter_mut().zip(&self.masks[l - 1]) {
+                    *g *= m;
+                }
+                &self.kept[l - 1][..n_in * stride]
+            } else {
+                &self.out[l - 1][..n_in * stride]
+            };
             if previous == Activation::Softmax {
                 let [gy, col, _] = &mut self.column;
                 for r in 0..rows {

@@ -50,18 +50,39 @@ impl DynNetwork {
     /// (so that what it would take can be checked first).
     ///
     /// # Errors
-    /// [`Error::LayerSpec`] for a spec that does not parse.
+    /// [`Error::LayerSpec`] for a spec that does not parse, or that sets a dropout rate (a
+    /// training option: read it with [`DynNetwork::parse_layers`]).
     pub fn parse_spec(inputs: usize, spec: &str) -> Result<Vec<LayerSpec>, Error> {
+        let (specs, dropout) = Self::parse_layers(inputs, spec)?;
+        if dropout.iter().any(Option::is_some) {
+            return Err(Error::LayerSpec {
+                spec: spec.to_owned(),
+                message: "dropout= is a training option here: read the spec with DynNetwork::parse_layers \
+                          and give the rates to TrainConfig::dropout"
+                    .into(),
+            });
+        }
+        Ok(specs)
+    }
+
+    /// The layers of a `--layers` spec for `inputs` features, and the dropout rate each
+    /// layer sets for its outputs, if any (`32:relu:dropout=0.2`).
+    ///
+    /// # Errors
+    /// [`Error::LayerSpec`] for a spec that does not parse.
+    pub fn parse_layers(inputs: usize, spec: &str) -> Result<(Vec<LayerSpec>, Vec<Option<f32>>), Error> {
         let bad = |message: String| Error::LayerSpec {
             spec: spec.to_owned(),
             message,
         };
         let mut specs = Vec::new();
+        let mut dropout = Vec::new();
         let mut width = u16::try_from(inputs).map_err(|_| bad(format!("{inputs} inputs is too many")))?;
         for part in spec.split(',').map(str::trim) {
-            let (units, activation) = part
-                .split_once(':')
-                .ok_or_else(|| bad(format!("'{part}': expected UNITS:ACTIVATION, e.g. 16:relu")))?;
+            let mut fields = part.split(':').map(str::trim);
+            let (Some(units), Some(activation)) = (fields.next(), fields.next()) else {
+                return Err(bad(format!("'{part}': expected UNITS:ACTIVATION, e.g. 16:relu")));
+            };
             let units: u16 = units
                 .parse()
                 .ok()
@@ -74,14 +95,33 @@ impl DynNetwork {
                     names.join(", ")
                 ))
             })?;
+            let rate = match fields.next() {
+                None => None,
+                Some(option) => {
+                    let rate = option
+                        .strip_prefix("dropout=")
+                        .and_then(|r| r.trim().parse::<f32>().ok())
+                        .filter(|r| (0.0..1.0).contains(r))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "'{part}': expected dropout=RATE after the activation, RATE at least 0 and below 1"
+                            ))
+                        })?;
+                    Some(rate)
+                }
+            };
+            if fields.next().is_some() {
+                return Err(bad(format!("'{part}': expected UNITS:ACTIVATION[:dropout=RATE]")));
+            }
             specs.push(LayerSpec {
                 inputs: width,
                 outputs: units,
                 activation,
             });
+            dropout.push(rate);
             width = units;
         }
-        Ok(specs)
+        Ok((specs, dropout))
     }
 
     /// A copy of any network seen through the layer view.

@@ -1,4 +1,5 @@
-//! Optimizers: SGD, SGD with momentum, Adam (Keras' formulas and defaults).
+//! Optimizers: SGD, SGD with momentum, Adam, RMSprop, and Keras' decoupled weight decay
+//! (AdamW is Adam with it), in Keras' formulas and defaults.
 
 use std::fmt;
 
@@ -28,6 +29,15 @@ pub enum Optimizer {
         /// ε (default 1e-7, Keras').
         epsilon: f32,
     },
+    /// RMSprop: v = ρ·v + (1-ρ)·g²; p -= lr · g / √(v + ε) (Keras' form: ε inside the root).
+    Rmsprop {
+        /// Learning rate (default 1e-3).
+        lr: f32,
+        /// ρ, the discount of old squared gradients (default 0.9).
+        rho: f32,
+        /// ε (default 1e-7).
+        epsilon: f32,
+    },
 }
 
 impl Optimizer {
@@ -41,8 +51,10 @@ impl Optimizer {
         }
     }
 
-    /// The optimizer called `name` (`sgd`, `momentum`, `adam`) with learning rate `lr`
-    /// (its default when `None`: 0.01 for SGD and momentum, 0.001 for Adam, as in Keras).
+    /// The optimizer called `name` (`sgd`, `momentum`, `adam`, `rmsprop`; `adamw` is `adam`
+    /// here, its weight decay being set apart, see [`OptimizerState::new`]) with learning
+    /// rate `lr` (its default when `None`: 0.01 for SGD and momentum, 0.001 for the others,
+    /// as in Keras).
     pub fn from_name(name: &str, lr: Option<f32>) -> Option<Optimizer> {
         match name {
             "sgd" => Some(Optimizer::Sgd {
@@ -52,11 +64,29 @@ impl Optimizer {
                 lr: lr.unwrap_or(0.01),
                 momentum: 0.9,
             }),
-            "adam" => Some(Optimizer::adam(lr.unwrap_or(1e-3))),
+            "adam" | "adamw" => Some(Optimizer::adam(lr.unwrap_or(1e-3))),
+            "rmsprop" => Some(Optimizer::Rmsprop {
+                lr: lr.unwrap_or(1e-3),
+                rho: 0.9,
+                epsilon: 1e-7,
+            }),
             _ => None,
         }
     }
+
+    /// The learning rate it was given (a schedule scales it step by step).
+    pub fn lr(&self) -> f32 {
+        match *self {
+            Optimizer::Sgd { lr }
+            | Optimizer::Momentum { lr, .. }
+            | Optimizer::Adam { lr, .. }
+            | Optimizer::Rmsprop { lr, .. } => lr,
+        }
+    }
 }
+
+/// Keras' default weight decay of AdamW.
+pub const ADAMW_WEIGHT_DECAY: f32 = 0.004;
 
 impl fmt::Display for Optimizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,6 +101,9 @@ impl fmt::Display for Optimizer {
             } => {
                 write!(f, "adam (lr {lr}, betas {beta1}/{beta2}, eps {epsilon})")
             }
+            Optimizer::Rmsprop { lr, rho, epsilon } => {
+                write!(f, "rmsprop (lr {lr}, rho {rho}, eps {epsilon})")
+            }
         }
     }
 }
@@ -79,6 +112,7 @@ impl fmt::Display for Optimizer {
 #[derive(Clone, Debug)]
 pub struct OptimizerState {
     optimizer: Optimizer,
+    weight_decay: f32,
     first: Vec<f32>,
     second: Vec<f32>,
     beta1_power: f32,
@@ -86,8 +120,15 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
-    /// Fresh state for `params` parameters.
-    pub fn new(optimizer: Optimizer, params: usize) -> OptimizerState {
+    /// Fresh state for `params` parameters, with Keras' decoupled weight decay `weight_decay`
+    /// (0 for none): before each update, every parameter (biases too, as in Keras) loses
+    /// `p · weight_decay · lr`. Adam with it is AdamW.
+    pub fn new(optimizer: Optimizer, weight_decay: f32, params: usize) -> OptimizerState {
+        let first = if matches!(optimizer, Optimizer::Sgd { .. }) {
+            0
+        } else {
+            params
+        };
         let second = if matches!(optimizer, Optimizer::Adam { .. }) {
             params
         } else {
@@ -95,44 +136,54 @@ impl OptimizerState {
         };
         OptimizerState {
             optimizer,
-            first: vec![0.0; params],
+            weight_decay,
+            first: vec![0.0; first],
             second: vec![0.0; second],
             beta1_power: 1.0,
             beta2_power: 1.0,
         }
     }
 
-    /// One step on `params` with gradient `grads · scale` (scale turns a summed gradient
-    /// into a mean).
-    pub fn step(&mut self, params: &mut [f32], grads: &[f32], scale: f32) {
+    /// One step on `params` with the gradient of the mean loss `grads`, at learning rate
+    /// `lr` (the optimizer's own, or a schedule's).
+    pub fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f32) {
+        if self.weight_decay != 0.0 {
+            let decay = self.weight_decay * lr;
+            params.iter_mut().for_each(|p| *p -= *p * decay);
+        }
         match self.optimizer {
-            Optimizer::Sgd { lr } => {
+            Optimizer::Sgd { .. } => {
                 for (p, g) in params.iter_mut().zip(grads) {
-                    *p -= lr * (g * scale);
+                    *p -= lr * g;
                 }
             }
-            Optimizer::Momentum { lr, momentum } => {
+            Optimizer::Momentum { momentum, .. } => {
                 for ((p, g), v) in params.iter_mut().zip(grads).zip(&mut self.first) {
-                    *v = momentum * *v - lr * (g * scale);
+                    *v = momentum * *v - lr * g;
                     *p += *v;
                 }
             }
             Optimizer::Adam {
-                lr,
                 beta1,
                 beta2,
                 epsilon,
+                ..
             } => {
                 self.beta1_power *= beta1;
                 self.beta2_power *= beta2;
                 let alpha = lr * libm::sqrtf(1.0 - self.beta2_power) / (1.0 - self.beta1_power);
                 let moments = self.first.iter_mut().zip(self.second.iter_mut());
-                for ((p, g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
-                    let g = g * scale;
+                for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
                     // f32::sqrt is correctly rounded, as libm::sqrtf is: same bits, but vectorised.
                     *p -= alpha * *m / (v.sqrt() + epsilon);
+                }
+            }
+            Optimizer::Rmsprop { rho, epsilon, .. } => {
+                for ((p, &g), v) in params.iter_mut().zip(grads).zip(&mut self.first) {
+                    *v = rho * *v + (1.0 - rho) * g * g;
+                    *p -= lr * g / (*v + epsilon).sqrt();
                 }
             }
         }

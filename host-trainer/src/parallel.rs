@@ -19,11 +19,24 @@ use nn_core::{LayerSpec, Loss};
 use crate::data::Dataset;
 use crate::engine::{Engine, LANES};
 
+/// How each sample of a batch is treated in training, beyond its inputs and targets.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SampleRules {
+    /// Dropout rate of each layer's outputs (missing or 0: none).
+    pub dropout: Vec<f32>,
+    /// The seed of the dropout masks.
+    pub dropout_seed: u64,
+    /// The loss weight of each class, by label (empty: every sample weighs 1).
+    pub class_weights: Vec<f32>,
+}
+
 /// One half of a batch: its samples, engine, gradients and loss.
 #[derive(Debug)]
 pub struct Half {
     /// The half's samples, as indices into the training data.
     pub samples: Vec<usize>,
+    /// The gradient step the batch belongs to (from 1; it keys the dropout masks).
+    pub step: u64,
     engine: Engine,
     /// Gradients of the half's summed loss.
     pub grads: Vec<f32>,
@@ -32,17 +45,29 @@ pub struct Half {
 }
 
 impl Half {
-    fn new(specs: &[LayerSpec], offsets: &[usize], capacity: usize, params: usize) -> Half {
+    fn new(
+        specs: &[LayerSpec],
+        offsets: &[usize],
+        capacity: usize,
+        params: usize,
+        rules: &SampleRules,
+    ) -> Half {
+        let mut engine = Engine::new(specs, offsets, capacity);
+        engine.set_dropout(&rules.dropout);
+        if !rules.class_weights.is_empty() {
+            engine.weight_rows();
+        }
         Half {
             samples: Vec::with_capacity(capacity),
-            engine: Engine::new(specs, offsets, capacity),
+            step: 0,
+            engine,
             grads: vec![0.0; params],
             loss: 0.0,
         }
     }
 
     /// Loads the half's samples from `data`, then runs forward and backward.
-    fn compute(&mut self, data: &Dataset, params: &[f32], loss: Loss) {
+    fn compute(&mut self, data: &Dataset, params: &[f32], loss: Loss, rules: &SampleRules) {
         self.grads.iter_mut().for_each(|g| *g = 0.0);
         self.loss = 0.0;
         let rows = self.samples.len();
@@ -51,6 +76,14 @@ impl Half {
         }
         for (row, &i) in self.samples.iter().enumerate() {
             self.engine.set_sample(row, data.x(i), data.y(i));
+            let weight = data
+                .labels
+                .get(i)
+                .and_then(|&label| rules.class_weights.get(label))
+                .copied()
+                .unwrap_or(1.0);
+            let key = crate::dropout::row_key(rules.dropout_seed, self.step, i);
+            self.engine.set_row(row, key, weight);
         }
         self.engine.forward(params, rows);
         self.loss = self.engine.backward(params, rows, loss, &mut self.grads);
@@ -83,11 +116,13 @@ pub struct Shared<'d> {
     finished: AtomicUsize,
     stop: AtomicBool,
     loss: Loss,
+    rules: SampleRules,
 }
 
 impl<'d> Shared<'d> {
     /// Shared state for training `params` of a network of `specs` (parameters at `offsets`)
-    /// on `data` with batches of up to `batch` samples; also returns the caller's half.
+    /// on `data` with batches of up to `batch` samples treated by `rules`; also returns the
+    /// caller's half.
     pub fn new(
         data: &'d Dataset,
         specs: &[LayerSpec],
@@ -95,11 +130,12 @@ impl<'d> Shared<'d> {
         params: Vec<f32>,
         batch: usize,
         loss: Loss,
+        rules: SampleRules,
     ) -> (Shared<'d>, Half) {
         // A short last batch may split differently from a full one: both halves take any.
         let n = params.len();
-        let own = Half::new(specs, offsets, batch, n);
-        let helper = Half::new(specs, offsets, batch, n);
+        let own = Half::new(specs, offsets, batch, n, &rules);
+        let helper = Half::new(specs, offsets, batch, n, &rules);
         let shared = Shared {
             data,
             augmented: RwLock::new(None),
@@ -110,6 +146,7 @@ impl<'d> Shared<'d> {
             finished: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             loss,
+            rules,
         };
         (shared, own)
     }
@@ -137,9 +174,9 @@ impl<'d> Shared<'d> {
             let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
             let augmented = self.augmented.read().unwrap_or_else(PoisonError::into_inner);
             let data = augmented.as_ref().unwrap_or(self.data);
-            own.compute(data, &params, self.loss);
+            own.compute(data, &params, self.loss, &self.rules);
             if ticket == 0 || self.claim(ticket) {
-                self.helper().compute(data, &params, self.loss);
+                self.helper().compute(data, &params, self.loss, &self.rules);
                 return;
             }
         }
@@ -168,8 +205,12 @@ impl<'d> Shared<'d> {
             {
                 let params = self.params.read().unwrap_or_else(PoisonError::into_inner);
                 let augmented = self.augmented.read().unwrap_or_else(PoisonError::into_inner);
-                self.helper()
-                    .compute(augmented.as_ref().unwrap_or(self.data), &params, self.loss);
+                self.helper().compute(
+                    augmented.as_ref().unwrap_or(self.data),
+                    &params,
+                    self.loss,
+                    &self.rules,
+                );
             }
             self.finished.store(done, Ordering::Release);
         }

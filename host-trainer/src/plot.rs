@@ -1,4 +1,5 @@
-//! The loss curve as an SVG picture: training and validation loss per epoch, log scale.
+//! The loss curve as an SVG picture: training and validation loss per epoch, log scale,
+//! with the learning rate on its own axis when a schedule changes it.
 //!
 //! Written by hand: a chart of two lines needs no font files or drawing library.
 
@@ -11,8 +12,10 @@ const RIGHT: f64 = 20.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 50.0;
 
-/// An SVG document plotting `loss` and `val_loss` (either may be empty) against the epoch.
-pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32]) -> String {
+/// An SVG document plotting `loss` and `val_loss` (either may be empty) against the epoch,
+/// and the learning rate `lr` of each epoch (dashed, right-hand axis, linear from 0) if it
+/// changes.
+pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32], lr: &[f32]) -> String {
     let epochs = loss.len().max(val_loss.len()).max(2);
     let finite = loss
         .iter()
@@ -114,8 +117,59 @@ pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32]) -> String {
             values[values.len() - 1]
         );
     }
+    if lr.windows(2).any(|w| w[0] != w[1]) {
+        plot_learning_rate(&mut svg, lr, x_of, plot_h);
+    }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// The learning rate as a dashed line over the loss plot, scaled to its own axis on the right
+/// (0 to the largest rate).
+fn plot_learning_rate(svg: &mut String, lr: &[f32], x_of: impl Fn(usize) -> f64, plot_h: f64) {
+    const COLOUR: &str = "#2ca02c";
+    let top = lr
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, f32::max);
+    if top <= 0.0 {
+        return;
+    }
+    let y_of = |v: f32| TOP + plot_h * (1.0 - f64::from(v / top));
+    let points: Vec<String> = lr
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, &v)| format!("{:.1},{:.1}", x_of(i + 1), y_of(v)))
+        .collect();
+    let _ = writeln!(
+        svg,
+        r#"<polyline fill="none" stroke="{COLOUR}" stroke-width="1.2" stroke-dasharray="5,3" points="{}"/>"#,
+        points.join(" ")
+    );
+    let right = WIDTH - RIGHT;
+    for (value, y) in [(top, TOP), (0.0, TOP + plot_h)] {
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" fill="{COLOUR}" text-anchor="end">{value:.1e}</text>"#,
+            right - 4.0,
+            y + if value > 0.0 { 12.0 } else { -4.0 }
+        );
+    }
+    let (x, y) = (right - 150.0, TOP + 16.0 + 36.0);
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{COLOUR}" stroke-width="2" stroke-dasharray="5,3"/>"#,
+        x + 24.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}">learning rate ({:.3e})</text>"#,
+        x + 30.0,
+        y + 4.0,
+        lr[lr.len() - 1]
+    );
 }
 
 fn escape(text: &str) -> String {

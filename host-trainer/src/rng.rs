@@ -23,6 +23,11 @@ impl Rng {
         ((u64::from(self.0.next_u32()) * n as u64) >> 32) as usize
     }
 
+    /// A uniform 64-bit number (e.g. a seed for another generator).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
     /// A uniform f32 in [0, 1).
     pub fn uniform(&mut self) -> f32 {
         nn_core::init::uniform01(&mut self.0)

@@ -5,13 +5,16 @@ use std::time::Instant;
 use nn_core::{LayerViewMut, Loss};
 
 use crate::augment::Augment;
+use crate::class_weight::ClassWeights;
 use crate::data::Dataset;
 use crate::error::Error;
+use crate::gradient::{self, Clip, GradientRules};
 use crate::metrics::mean_loss;
 use crate::network::DynNetwork;
 use crate::optim::{Optimizer, OptimizerState};
-use crate::parallel::{self, Half, Shared, split_point};
+use crate::parallel::{self, Half, SampleRules, Shared, split_point};
 use crate::rng::Rng;
+use crate::schedule::{LrSchedule, Scheduler};
 
 /// How to train.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +37,17 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Augmentation of the training split, fresh every epoch (off by default).
     pub augment: Augment,
+    /// L2 penalty on the kernels and gradient clipping (none by default).
+    pub gradient: GradientRules,
+    /// Keras' decoupled weight decay (0: none; AdamW is Adam with 0.004).
+    pub weight_decay: f32,
+    /// The learning rate's schedule (constant by default).
+    pub schedule: LrSchedule,
+    /// Dropout rate after each layer, by layer index (missing or 0: none; the output layer
+    /// takes none).
+    pub dropout: Vec<f32>,
+    /// Loss weights of the classes (equal by default).
+    pub class_weights: ClassWeights,
 }
 
 impl TrainConfig {
@@ -49,7 +63,26 @@ impl TrainConfig {
             shuffle: true,
             threads: if parallel::two_cores() { 2 } else { 1 },
             augment: Augment::default(),
+            gradient: GradientRules::default(),
+            weight_decay: 0.0,
+            schedule: LrSchedule::Constant,
+            dropout: Vec::new(),
+            class_weights: ClassWeights::Equal,
         }
+    }
+}
+
+/// Checks that `value` is at least 0 and below 1 (a share, a rate).
+///
+/// # Errors
+/// [`Error::Config`] naming `name` and the value.
+pub fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{name} must be at least 0 and below 1, not {value}"
+        )))
     }
 }
 
@@ -60,10 +93,13 @@ pub struct EpochReport {
     pub epoch: usize,
     /// Epochs planned.
     pub epochs: usize,
-    /// Mean training loss over the epoch's batches.
+    /// Mean training loss over the epoch's batches (with the L2 penalty, as Keras reports it).
     pub loss: f32,
-    /// Validation loss after the epoch (nn-core's forward), if there is validation data.
+    /// Validation loss after the epoch (nn-core's forward, plus the L2 penalty), if there is
+    /// validation data.
     pub val_loss: Option<f32>,
+    /// The learning rate of the epoch's last step.
+    pub lr: f32,
 }
 
 /// The losses of a training run, epoch by epoch.
@@ -73,6 +109,8 @@ pub struct History {
     pub loss: Vec<f32>,
     /// Validation loss after each epoch (empty without validation data).
     pub val_loss: Vec<f32>,
+    /// The learning rate of each epoch's last step.
+    pub lr: Vec<f32>,
     /// The epoch (from 1) whose weights the network holds at the end.
     pub best_epoch: usize,
     /// True if early stopping ended the run.
@@ -111,6 +149,16 @@ pub fn fit(
     let batch = config.batch.min(train.len());
     let threaded = config.threads >= 2 && split_point(batch) < batch;
     let original = net.params().to_vec();
+    let rules = SampleRules {
+        dropout: config.dropout.clone(),
+        // Drawn only when used, so runs without dropout keep their bytes.
+        dropout_seed: if config.dropout.iter().any(|&r| r > 0.0) {
+            rng.next_u64()
+        } else {
+            0
+        },
+        class_weights: config.class_weights.resolve(train)?,
+    };
     let (shared, mut own) = Shared::new(
         train,
         net.specs(),
@@ -118,6 +166,7 @@ pub fn fit(
         original.clone(),
         batch,
         config.loss,
+        rules,
     );
     let mut run = Run {
         net,
@@ -159,7 +208,12 @@ struct Run<'r, 'd> {
 impl Run<'_, '_> {
     fn epochs(&mut self, progress: &mut dyn FnMut(&EpochReport)) -> Result<History, Error> {
         let config = self.config;
-        let mut optimizer = OptimizerState::new(config.optimizer, self.net.params().len());
+        let mut optimizer =
+            OptimizerState::new(config.optimizer, config.weight_decay, self.net.params().len());
+        let mut scheduler = Scheduler::new(config.schedule, config.optimizer.lr(), config.epochs);
+        let batches = self.train.len().div_ceil(self.batch);
+        let mut step = 0u64;
+        let mut lr = config.optimizer.lr();
         let mut grads = vec![0.0; self.net.params().len()];
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         let mut best = (f32::INFINITY, 0, self.net.params().to_vec());
@@ -174,14 +228,17 @@ impl Run<'_, '_> {
                 self.rng.shuffle(&mut order);
             }
             let mut epoch_loss = 0.0f64;
-            for chunk in order.chunks(self.batch) {
+            for (batch, chunk) in order.chunks(self.batch).enumerate() {
+                step += 1;
                 let (first, second) = chunk.split_at(split_point(chunk.len()));
                 self.own.samples.clear();
                 self.own.samples.extend_from_slice(first);
+                self.own.step = step;
                 {
                     let mut helper = self.shared.helper();
                     helper.samples.clear();
                     helper.samples.extend_from_slice(second);
+                    helper.step = step;
                 }
                 self.shared.compute(self.own, self.threaded);
                 let helper = self.shared.helper();
@@ -195,7 +252,12 @@ impl Run<'_, '_> {
                     .params
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                optimizer.step(&mut params, &grads, 1.0 / chunk.len() as f32);
+                let (specs, offsets) = (self.net.specs(), self.net.offsets());
+                let penalty = gradient::l2_penalty(config.gradient.l2, &params, specs, offsets);
+                epoch_loss += f64::from(penalty) * chunk.len() as f64;
+                gradient::finish(&mut grads, &params, chunk.len(), specs, offsets, &config.gradient);
+                lr = scheduler.lr(epoch, batch, batches);
+                optimizer.step(&mut params, &grads, lr);
             }
             history.train_seconds += started.elapsed().as_secs_f64();
             history.samples += self.train.len() as u64;
@@ -210,19 +272,28 @@ impl Run<'_, '_> {
             if !loss.is_finite() || self.net.params().iter().any(|p| !p.is_finite()) {
                 return Err(Error::Diverged { epoch, loss });
             }
+            let penalty = gradient::l2_penalty(
+                config.gradient.l2,
+                self.net.params(),
+                self.net.specs(),
+                self.net.offsets(),
+            );
             let val_loss = self
                 .val
                 .filter(|v| !v.is_empty())
-                .map(|v| mean_loss(self.net, v, config.loss));
+                .map(|v| mean_loss(self.net, v, config.loss) + penalty);
             history.loss.push(loss);
             history.val_loss.extend(val_loss);
+            history.lr.push(lr);
             progress(&EpochReport {
                 epoch,
                 epochs: config.epochs,
                 loss,
                 val_loss,
+                lr,
             });
             let monitored = val_loss.unwrap_or(loss);
+            scheduler.end_epoch(monitored);
             if monitored < best.0 {
                 best = (monitored, epoch, self.net.params().to_vec());
             }
@@ -267,6 +338,7 @@ fn check_fit(net: &DynNetwork, train: &Dataset, config: &TrainConfig) -> Result<
     if train.is_empty() {
         return Err(Error::Config("no training samples".into()));
     }
+    check_options(config, net.specs().len())?;
     config.augment.check(train)?;
     if config.batch == 0 {
         return Err(Error::Config("the batch size must be at least 1".into()));
@@ -284,6 +356,43 @@ fn check_fit(net: &DynNetwork, train: &Dataset, config: &TrainConfig) -> Result<
             train.task.outputs(),
             net.outputs()
         )));
+    }
+    Ok(())
+}
+
+/// Checks the options of `config` that do not depend on the data, for a network of `layers`
+/// layers: each says which option and value is wrong.
+///
+/// # Errors
+/// [`Error::Config`].
+pub fn check_options(config: &TrainConfig, layers: usize) -> Result<(), Error> {
+    let bad = |message: String| Err(Error::Config(message));
+    let GradientRules { l2, clip } = config.gradient;
+    if !(l2.is_finite() && l2 >= 0.0) {
+        return bad(format!("--l2 must be 0 or more, not {l2}"));
+    }
+    match clip {
+        Clip::Norm(n) if !(n.is_finite() && n > 0.0) => {
+            return bad(format!("--clip-norm must be above 0, not {n}"));
+        }
+        Clip::Value(v) if !(v.is_finite() && v > 0.0) => {
+            return bad(format!("--clip-value must be above 0, not {v}"));
+        }
+        _ => {}
+    }
+    let decay = config.weight_decay;
+    if !(decay.is_finite() && decay >= 0.0) {
+        return bad(format!("--weight-decay must be 0 or more, not {decay}"));
+    }
+    config.schedule.check(config.epochs).map_err(Error::Config)?;
+    for (l, &rate) in config.dropout.iter().enumerate() {
+        check_fraction(&format!("the dropout of layer {}", l + 1), rate)?;
+        if rate > 0.0 && l + 1 >= layers {
+            return bad(format!(
+                "layer {} is the output layer: dropout applies to hidden layers only",
+                l + 1
+            ));
+        }
     }
     Ok(())
 }

@@ -225,6 +225,7 @@ fn batches_without_a_helper() -> Vec<(Vec<f32>, Vec<f32>, f32)> {
             net.params().to_vec(),
             64,
             Loss::MeanSquaredError,
+            host_trainer::parallel::SampleRules::default(),
         );
         for batch in 0..3 {
             own.samples = (0..32).collect();

@@ -1,22 +1,23 @@
 //! The `host-trainer` command line.
 
-use std::io::IsTerminal;
+mod options;
+
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use nn_core::{Init, LayerView, Loss, WeightFile};
+use nn_core::{LayerView, Loss, WeightFile};
 
-use crate::data::{Dataset, Normalize, Scaling, Table, Task};
+use crate::data::{Dataset, Scaling, Table, Task};
 use crate::error::{DataError, Error};
 use crate::export::{self, Golden};
 use crate::metrics::{Forward, Metrics, NetForward, evaluate, evaluate_with};
 use crate::network::DynNetwork;
-use crate::optim::Optimizer;
 use crate::output;
 use crate::plot::loss_curve_svg;
 use crate::rng::Rng;
 use crate::synth::Synthetic;
-use crate::train::{EpochReport, TrainConfig, fit};
+use crate::train::{check_fraction, fit};
+use options::FitArgs;
 
 /// Train small dense networks for microcontrollers and export nn-core weight files.
 #[derive(Debug, Parser)]
@@ -53,7 +54,7 @@ enum Command {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum LossArg {
+pub(super) enum LossArg {
     Mse,
     Mae,
     BinaryCrossEntropy,
@@ -71,75 +72,11 @@ impl From<LossArg> for Loss {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OptimizerArg {
-    Sgd,
-    Momentum,
-    Adam,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum InitArg {
-    GlorotUniform,
-    GlorotNormal,
-    HeUniform,
-    HeNormal,
-}
-
-impl From<InitArg> for Init {
-    fn from(init: InitArg) -> Init {
-        match init {
-            InitArg::GlorotUniform => Init::GlorotUniform,
-            InitArg::GlorotNormal => Init::GlorotNormal,
-            InitArg::HeUniform => Init::HeUniform,
-            InitArg::HeNormal => Init::HeNormal,
-        }
-    }
-}
-
+/// `train`: the shared options and what is written.
 #[derive(Debug, clap::Args)]
 struct TrainArgs {
-    /// CSV file with a header line.
-    #[arg(long)]
-    data: PathBuf,
-    /// The target column; every other column is an input feature.
-    #[arg(long)]
-    target: String,
-    /// Layers after the input, e.g. `16:relu,16:relu,1:linear` (activations: linear, relu,
-    /// leaky_relu, sigmoid, tanh, softmax).
-    #[arg(long)]
-    layers: String,
-    /// Loss (default: cross-entropy after softmax, binary-cross-entropy after sigmoid, else mse).
-    #[arg(long, value_enum)]
-    loss: Option<LossArg>,
-    /// Optimizer.
-    #[arg(long, value_enum, default_value = "adam")]
-    optimizer: OptimizerArg,
-    /// Learning rate, above 0 (default 0.001 for adam, 0.01 for sgd and momentum).
-    #[arg(long, allow_negative_numbers = true)]
-    lr: Option<f32>,
-    /// Passes over the training data (at least 1).
-    #[arg(long, default_value_t = 100, value_parser = at_least_one, allow_negative_numbers = true)]
-    epochs: usize,
-    /// Samples per gradient step (at least 1).
-    #[arg(long, default_value_t = 32, value_parser = at_least_one, allow_negative_numbers = true)]
-    batch: usize,
-    /// Share of the data held out for validation (stratified for classification).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    val_split: f32,
-    /// Stop when the validation loss has not improved for N epochs (keeping the best
-    /// weights); needs `--val-split`.
-    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
-    patience: Option<usize>,
-    /// Seed of every random choice: same seed, same bytes out.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Input normalization fitted on the training split: standard, min-max, none, divide:NUMBER.
-    #[arg(long, default_value = "standard")]
-    normalize: Normalize,
-    /// Weight initialization.
-    #[arg(long, value_enum, default_value = "glorot-uniform")]
-    init: InitArg,
+    #[command(flatten)]
+    fit: FitArgs,
     /// Number of golden test vectors stored in the file, drawn across the classes (or the
     /// target's range) of the validation split, else of the training data; at most as many
     /// as it has (said when fewer).
@@ -151,24 +88,6 @@ struct TrainArgs {
     /// The weight file to write.
     #[arg(long)]
     out: PathBuf,
-    /// Columns to leave out of the inputs, by name or 1-based number (e.g. a pandas index
-    /// column, which has no name): `--ignore id,3`.
-    #[arg(long)]
-    ignore: Option<String>,
-    /// Threads per batch (1 or 2, at most the machine's cores; default 2 where there are two
-    /// cores). Same bytes either way.
-    #[arg(long, value_parser = at_least_one, allow_negative_numbers = true)]
-    threads: Option<usize>,
-    /// Augmentation: Gaussian noise of this standard deviation on every (normalized) feature,
-    /// drawn afresh every epoch.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    augment_noise: f32,
-    /// Augmentation: every sample scaled by a factor drawn from [1 - A, 1 + A] every epoch.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    augment_scale: f32,
-    /// Augmentation (classification): mixup with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2.
-    #[arg(long, allow_negative_numbers = true)]
-    mixup: Option<f32>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -339,7 +258,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 
 /// `--epochs`, `--batch` and the like: a whole number of at least 1, with our own message for
 /// anything else (a negative number included).
-fn at_least_one(text: &str) -> Result<usize, String> {
+pub(super) fn at_least_one(text: &str) -> Result<usize, String> {
     text.parse::<usize>()
         .ok()
         .filter(|&n| n >= 1)
@@ -347,7 +266,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 }
 
 /// `--golden` and the like: a whole number (0 or more).
-fn whole_number(text: &str) -> Result<usize, String> {
+pub(super) fn whole_number(text: &str) -> Result<usize, String> {
     text.parse::<usize>()
         .map_err(|_| format!("expected a whole number (0 or more), not {text}"))
 }
@@ -360,7 +279,11 @@ fn whole_number(text: &str) -> Result<usize, String> {
 /// [`DataError::ColumnNames`] for an empty or index-like name (`Unnamed: 0`) or a name
 /// used twice, saying how to leave it out; [`DataError::UnknownColumn`] for an unknown
 /// `--ignore` entry.
-fn training_columns(table: &Table, target: usize, ignore: Option<&str>) -> Result<Vec<usize>, Error> {
+pub(super) fn training_columns(
+    table: &Table,
+    target: usize,
+    ignore: Option<&str>,
+) -> Result<Vec<usize>, Error> {
     let mut ignored = Vec::new();
     for item in ignore.unwrap_or_default().split(',').filter(|i| !i.is_empty()) {
         let item = item.trim();
@@ -412,156 +335,42 @@ fn training_columns(table: &Table, target: usize, ignore: Option<&str>) -> Resul
     Ok(columns)
 }
 
-/// Everything `train` is given that it can check before reading a byte of data.
-fn check_train_options(args: &TrainArgs) -> Result<(), Error> {
-    let config = |message: String| Err(Error::Config(message));
-    check_fraction("--val-split", args.val_split)?;
-    if let Some(lr) = args.lr
-        && !(lr.is_finite() && lr > 0.0)
-    {
-        return config(format!("--lr must be a number above 0, not {lr}"));
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let most = cores.min(2);
-    if let Some(threads) = args.threads
-        && threads > most
-    {
-        return config(format!(
-            "--threads is 1 to {most} here ({cores} cores; the trainer uses at most 2), not {threads}"
-        ));
-    }
-    if args.patience.is_some() && args.val_split == 0.0 {
-        return config(
-            "--patience stops on the validation loss: it needs a validation split (--val-split, e.g. 0.2)"
-                .into(),
-        );
-    }
-    if !(args.augment_noise.is_finite() && args.augment_noise >= 0.0) {
-        return config(format!(
-            "--augment-noise must be 0 or more, not {}",
-            args.augment_noise
-        ));
-    }
-    check_fraction("--augment-scale", args.augment_scale)?;
-    if let Some(alpha) = args.mixup
-        && !(alpha.is_finite() && alpha > 0.0)
-    {
-        return config(format!("--mixup must be above 0, not {alpha}"));
-    }
-    Ok(())
-}
-
-/// Refuses, before anything is allocated, a network and batch whose training would take more
-/// memory than the machine has available: parameters, gradients per thread, the optimizer's
-/// two moments and the best epoch's copy, and per thread the activations, pre-activations
-/// and deltas of a batch.
-fn check_memory(specs: &[nn_core::LayerSpec], batch: usize, threads: usize) -> Result<(), Error> {
-    let params: u64 = specs.iter().map(|s| s.param_count() as u64).sum();
-    let units: u64 = specs.iter().map(|s| u64::from(s.outputs)).sum::<u64>()
-        + specs.first().map_or(0, |s| u64::from(s.inputs));
-    let threads = threads.max(1) as u64;
-    let needed = 4 * (params * (4 + threads) + 3 * units * batch as u64 * threads);
-    match available_memory() {
-        Some(available) if needed > available => Err(Error::Config(format!(
-            "training this network with batch {batch} needs about {:.1} GiB of memory ({params} parameters), \
-             and this machine has {:.1} GiB available: use fewer or narrower layers, or a smaller batch",
-            gib(needed),
-            gib(available)
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Bytes of memory available to a new program (Linux's `MemAvailable`), if known.
-fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-fn gib(bytes: u64) -> f64 {
-    bytes as f64 / (1u64 << 30) as f64
-}
-
-fn check_fraction(name: &str, value: f32) -> Result<(), Error> {
-    if (0.0..1.0).contains(&value) {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "{name} must be at least 0 and below 1, not {value}"
-        )))
-    }
-}
-
 fn train(args: TrainArgs) -> Result<(), Error> {
-    check_train_options(&args)?;
+    options::check_fit_options(&args.fit)?;
     let sides = ["golden.csv", "loss.svg", "rs"].map(|suffix| export::sibling(&args.out, suffix));
-    output::check(&[&args.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
-    let table = Table::read_labelled_csv(&args.data, &args.target)?;
-    let target = table.column(&args.target)?;
-    let input_columns = training_columns(&table, target, args.ignore.as_deref())?;
-    let specs = DynNetwork::parse_spec(input_columns.len(), &args.layers)?;
-    check_memory(&specs, args.batch, args.threads.unwrap_or(2))?;
+    output::check(&[&args.fit.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
+    let options::Problem {
+        raw,
+        specs,
+        loss,
+        config,
+    } = options::read_problem(&args.fit, args.quiet)?;
     let mut net = DynNetwork::new(specs)?;
-    let loss = args
-        .loss
-        .map_or_else(|| Task::default_loss(net.output_activation()), Loss::from);
-    let task = Task::for_loss(loss, net.outputs())?;
-    let raw = Dataset::from_columns(&table, &input_columns, target, task, &[])?;
-    if !raw.class_names.is_empty() && !args.quiet {
-        let classes: Vec<String> = raw
-            .class_names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| format!("{i} {name}"))
-            .collect();
-        eprintln!("classes (labels in sorted order): {}", classes.join(", "));
-    }
-    let names = export::ModelNames::of(&raw, &args.target);
-    let optimizer = match args.optimizer {
-        OptimizerArg::Sgd => Optimizer::from_name("sgd", args.lr),
-        OptimizerArg::Momentum => Optimizer::from_name("momentum", args.lr),
-        OptimizerArg::Adam => Optimizer::from_name("adam", args.lr),
-    }
-    .ok_or_else(|| Error::Config("unknown optimizer".into()))?;
-
-    let mut rng = Rng::new(args.seed);
-    let (raw_train, raw_val) = raw.split(args.val_split, &mut rng);
-    let scaling = Scaling::fit(args.normalize, &raw_train);
+    let names = export::ModelNames::of(&raw, &args.fit.target);
+    let mut rng = Rng::new(args.fit.seed);
+    let (raw_train, raw_val) = raw.split(args.fit.val_split, &mut rng);
+    let scaling = Scaling::fit(args.fit.normalize, &raw_train);
     let (mut train_set, mut val_set) = (raw_train.clone(), raw_val.clone());
     if let Some(s) = &scaling {
         s.apply(&mut train_set);
         s.apply(&mut val_set);
     }
-    net.init(args.init.into(), &mut rng);
-    let config = TrainConfig {
-        loss,
-        optimizer,
-        epochs: args.epochs,
-        batch: args.batch,
-        patience: args.patience,
-        ..TrainConfig::new(loss)
-    };
-    let config = TrainConfig {
-        threads: args.threads.unwrap_or(config.threads),
-        augment: augment_of(&args),
-        ..config
-    };
+    net.init(args.fit.init.into(), &mut rng);
     let quiet = args.quiet;
     if !quiet {
         eprintln!(
-            "training {} on {} samples ({} for validation): {}, loss {}, batch {}, {} epochs",
+            "training {} on {} samples ({} for validation): {}, loss {}, batch {}, {} epochs{}",
             net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
             train_set.len(),
             val_set.len(),
-            optimizer,
+            config.optimizer,
             loss,
             config.batch,
-            config.epochs
+            config.epochs,
+            options::options_summary(&config)
         );
     }
-    let mut progress = Progress::new(args.epochs, quiet);
+    let mut progress = options::Progress::new(config.epochs, quiet);
     let val = (!val_set.is_empty()).then_some(&val_set);
     let history = fit(&mut net, &train_set, val, &config, &mut rng, &mut |r| {
         progress.update(r)
@@ -589,7 +398,7 @@ fn train(args: TrainArgs) -> Result<(), Error> {
             golden_source.len()
         );
     }
-    let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden, args.seed);
+    let golden = Golden::from_samples(&net, scaling.as_ref(), golden_source, args.golden, args.fit.seed);
     let model = export::encode_model(&net, &name, scaling.as_ref(), &golden, Some(&names), &args.out)?;
     let title = format!(
         "{name}: {}",
@@ -603,7 +412,7 @@ fn train(args: TrainArgs) -> Result<(), Error> {
         ),
         (
             export::sibling(&args.out, "loss.svg"),
-            loss_curve_svg(&title, &history.loss, &history.val_loss).into_bytes(),
+            loss_curve_svg(&title, &history.loss, &history.val_loss, &history.lr).into_bytes(),
         ),
         (
             export::sibling(&args.out, "rs"),
@@ -630,14 +439,6 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn augment_of(args: &TrainArgs) -> crate::augment::Augment {
-    crate::augment::Augment {
-        noise: args.augment_noise,
-        scale: args.augment_scale,
-        mixup: args.mixup,
-    }
-}
-
 fn print_metrics(label: &str, m: &Metrics) {
     let mut line = format!(
         "{label:<10} samples {:>5}  loss {:.6}  mse {:.6}  mae {:.6}",
@@ -647,53 +448,6 @@ fn print_metrics(label: &str, m: &Metrics) {
         line.push_str(&format!("  accuracy {accuracy:.4}"));
     }
     println!("{line}");
-}
-
-/// Shows training progress: a bar on a terminal, a few plain lines otherwise, nothing when quiet.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    quiet: bool,
-    every: usize,
-}
-
-impl Progress {
-    fn new(epochs: usize, quiet: bool) -> Progress {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(epochs as u64);
-            let style =
-                indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}<{eta}]")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
-        });
-        Progress {
-            bar,
-            quiet,
-            every: epochs.div_ceil(20).max(1),
-        }
-    }
-
-    fn update(&mut self, report: &EpochReport) {
-        let val = report
-            .val_loss
-            .map(|v| format!("  val_loss {v:.6}"))
-            .unwrap_or_default();
-        let message = format!("loss {:.6}{val}", report.loss);
-        if let Some(bar) = &self.bar {
-            bar.set_position(report.epoch as u64);
-            bar.set_message(message);
-        } else if !self.quiet
-            && (report.epoch.is_multiple_of(self.every) || report.epoch == report.epochs || report.epoch == 1)
-        {
-            eprintln!("epoch {:>5}/{}  {message}", report.epoch, report.epochs);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
-        }
-    }
 }
 
 /// A checked weight file read from disk (f32 or int8), its layers and its normalization.
