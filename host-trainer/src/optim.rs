@@ -148,8 +148,8 @@ impl OptimizerState {
     /// `lr` (the optimizer's own, or a schedule's).
     pub fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f32) {
         if self.weight_decay != 0.0 {
-            let decay = self.weight_decay * lr;
-            params.iter_mut().for_each(|p| *p -= *p * decay);
+            let decay = self.weight_decay;
+            params.iter_mut().for_each(|p| *p -= *p * decay * lr);
         }
         match self.optimizer {
             Optimizer::Sgd { .. } => {

@@ -896,9 +896,43 @@ fn options_are_checked_before_any_work() {
         ),
         (&["--augment-noise", "-1"], "--augment-noise must be 0 or more"),
         (&["--mixup", "0"], "--mixup must be above 0"),
+        (
+            &["--dropout", "1"],
+            "--dropout must be at least 0 and below 1, not 1",
+        ),
+        (&["--l2=-0.1"], "--l2 must be 0 or more, not -0.1"),
+        (
+            &["--weight-decay", "-1"],
+            "--weight-decay must be 0 or more, not -1",
+        ),
+        (&["--clip-norm", "0"], "--clip-norm must be above 0, not 0"),
+        (&["--clip-value", "inf"], "--clip-value must be above 0, not inf"),
+        (
+            &["--lr-schedule", "cosine:100"],
+            "cosine's warm-up (100 epochs) must be shorter than the run (100 epochs)",
+        ),
+        (
+            &["--class-weight", "balanced"],
+            "--class-weight weighs the classes of a classifier; this target is a regression",
+        ),
     ];
     for (extra, expected) in refused {
         assert_fails_cleanly(&dir, &with(extra), expected);
+    }
+    for (layers, expected) in [
+        (
+            "8:relu,1:linear:dropout=0.5",
+            "layer 2 is the output layer: dropout applies to hidden layers only",
+        ),
+        (
+            "8:relu:dropout=1.5,1:linear",
+            "'8:relu:dropout=1.5': expected dropout=RATE after the activation, RATE at least 0 and below 1",
+        ),
+    ] {
+        let args = [
+            "train", "--data", "sine.csv", "--target", "y", "--layers", layers, "--out", "m.nnw",
+        ];
+        assert_fails_cleanly(&dir, &args, expected);
     }
     // 2^34 parameters, 500 GiB: more memory than a machine has, refused before allocating.
     assert_fails_cleanly(
@@ -925,6 +959,23 @@ fn options_are_checked_before_any_work() {
         ),
         (["--threads", "0"], "expected a whole number of at least 1, not 0"),
         (["--golden", "-2"], "expected a whole number (0 or more), not -2"),
+        (
+            ["--lr-schedule", "warp:2"],
+            "'warp:2': expected constant, step:EVERY:FACTOR, exponential:RATE, cosine[:WARMUP] or plateau:PATIENCE:FACTOR",
+        ),
+        (
+            ["--lr-schedule", "step:0:0.5"],
+            "EVERY '0' is not a whole number of epochs from 1",
+        ),
+        (
+            ["--lr-schedule", "plateau:3:1"],
+            "FACTOR '1' must be a number above 0 and below 1",
+        ),
+        (
+            ["--class-weight", "0:x"],
+            "'0:x': the weight 'x' must be a number of 0 or more",
+        ),
+        (["--clip-norm=1", "--clip-value=1"], "cannot be used with"),
     ] {
         let out = host_trainer(&with(&extra), &dir);
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
