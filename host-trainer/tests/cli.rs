@@ -1197,3 +1197,77 @@ fn columns_and_classes_are_matched_by_name() {
         stderr(&out)
     );
 }
+
+/// `cv` on iris: five stratified folds printed, then their mean ± std; `--json` holds the
+/// same folds, its means are the folds' means, and one thread or two give the same bytes.
+#[test]
+fn cv_prints_each_fold_and_their_mean_and_spread() {
+    let dir = workdir("cv");
+    let iris = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/iris.csv");
+    let args = |extra: &[&'static str]| -> Vec<&'static str> {
+        [
+            "cv",
+            "--data",
+            iris,
+            "--target",
+            "label",
+            "--layers",
+            "16:relu,3:softmax",
+            "--epochs",
+            "150",
+            "--lr",
+            "0.01",
+            "--folds",
+            "5",
+            "--seed",
+            "2",
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect()
+    };
+    let out = host_trainer(&args(&[]), &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for fold in 1..=5 {
+        assert!(text.contains(&format!("fold {fold}/5   samples    30")), "{text}");
+    }
+    assert!(text.contains("mean ± std over 5 folds: loss"), "{text}");
+    assert!(
+        stderr(&out).contains("5-fold cross-validation (stratified) of 4-16 relu-3 softmax on 150 samples")
+    );
+    let json = host_trainer(&args(&["--json", "--threads", "1"]), &dir);
+    assert!(json.status.success(), "{}", stderr(&json));
+    assert_eq!(
+        json.stdout,
+        host_trainer(&args(&["--json", "--threads", "2"]), &dir).stdout,
+        "1 and 2 threads differ"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let accuracies: Vec<f64> = summary["folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["accuracy"].as_f64().unwrap())
+        .collect();
+    assert_eq!(accuracies.len(), 5);
+    let mean = accuracies.iter().sum::<f64>() / 5.0;
+    let std = (accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 5.0).sqrt();
+    assert!((summary["accuracy"]["mean"].as_f64().unwrap() - mean).abs() < 1e-6);
+    assert!((summary["accuracy"]["std"].as_f64().unwrap() - std).abs() < 1e-6);
+    assert!(mean > 0.9, "held-out accuracy on iris {mean}");
+    // The printed folds are the JSON's folds.
+    let first = format!("accuracy {:.4}", accuracies[0]);
+    assert!(text.lines().next().unwrap().contains(&first), "{text}");
+    for (folds, expected) in [
+        ("1", "--folds must be from 2 to the number of rows (150), not 1"),
+        ("151", "not 151"),
+    ] {
+        let mut bad = args(&[]);
+        let at = bad.iter().position(|a| *a == "--folds").unwrap();
+        bad[at + 1] = folds;
+        let out = host_trainer(&bad, &dir);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    }
+}

@@ -368,3 +368,42 @@ fn every_option_gives_the_same_bytes_on_one_or_two_threads() {
     assert_eq!(one, two, "1 and 2 threads differ");
     assert_ne!(one, train(2, false), "the options changed nothing");
 }
+
+/// The folds of `cv`: every row held out exactly once, the rest trained on, each class
+/// spread evenly (iris: 50 of each class, 5 folds of 10 + 10 + 10), and the regression cut
+/// into sizes one apart.
+#[test]
+fn folds_hold_each_row_out_once_and_spread_the_classes() {
+    use host_trainer::cv::folds;
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/iris.csv")).unwrap();
+    let table = Table::from_reader(std::path::Path::new("iris.csv"), text.as_bytes()).unwrap();
+    let iris = Dataset::from_table(&table, "label", Task::Classes(3)).unwrap();
+    let cut = folds(&iris, 5, &mut Rng::new(3)).unwrap();
+    let mut held = vec![0; iris.len()];
+    for fold in &cut {
+        let mut counts = [0; 3];
+        for &i in &fold.test {
+            held[i] += 1;
+            counts[iris.labels[i]] += 1;
+        }
+        assert_eq!(counts, [10, 10, 10]);
+        assert_eq!(fold.train.len() + fold.test.len(), iris.len());
+        assert!(fold.train.iter().all(|i| !fold.test.contains(i)));
+    }
+    assert!(held.iter().all(|&n| n == 1));
+    assert_eq!(
+        cut,
+        folds(&iris, 5, &mut Rng::new(3)).unwrap(),
+        "same seed, same folds"
+    );
+    assert_ne!(cut, folds(&iris, 5, &mut Rng::new(4)).unwrap());
+    let rows: Vec<(f32, f32)> = (0..23).map(|i| (i as f32, 0.0)).collect();
+    let sizes: Vec<usize> = folds(&Dataset::from_xy(&rows), 4, &mut Rng::new(1))
+        .unwrap()
+        .iter()
+        .map(|f| f.test.len())
+        .collect();
+    assert_eq!(sizes, [6, 6, 6, 5]);
+    assert!(folds(&iris, 1, &mut Rng::new(1)).is_err());
+    assert!(folds(&iris, 151, &mut Rng::new(1)).is_err());
+}

@@ -32,6 +32,10 @@ enum Command {
     /// Train a network on a CSV file and write MODEL.nnw (with golden vectors, a loss plot
     /// and the Rust type beside it).
     Train(TrainArgs),
+    /// k-fold cross-validation with the options of `train`: each fold held out once
+    /// (stratified by class for a classifier, seeded), its metrics printed, then their mean
+    /// and standard deviation. Writes nothing.
+    Cv(CvArgs),
     /// Metrics of a model on a CSV file (nn-core's forward).
     Eval(EvalArgs),
     /// A model's outputs for every row of a CSV file.
@@ -89,6 +93,22 @@ struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// `cv`: the shared options, the number of folds and how to print.
+#[derive(Debug, clap::Args)]
+struct CvArgs {
+    #[command(flatten)]
+    fit: FitArgs,
+    /// Folds (at least 2, at most the rows).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one, allow_negative_numbers = true)]
+    folds: usize,
+    /// Print the folds and their means and standard deviations as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print only the result (no progress lines).
     #[arg(long)]
     quiet: bool,
 }
@@ -245,6 +265,7 @@ struct DatasetArgs {
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Train(args) => train(args),
+        Command::Cv(args) => cv(args),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
         Command::Inspect(args) => inspect(args),
@@ -348,13 +369,13 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     let mut net = DynNetwork::new(specs)?;
     let names = export::ModelNames::of(&raw, &args.fit.target);
     let mut rng = Rng::new(args.fit.seed);
-    let (raw_train, raw_val) = raw.split(args.fit.val_split, &mut rng);
-    let scaling = Scaling::fit(args.fit.normalize, &raw_train);
-    let (mut train_set, mut val_set) = (raw_train.clone(), raw_val.clone());
-    if let Some(s) = &scaling {
-        s.apply(&mut train_set);
-        s.apply(&mut val_set);
-    }
+    let options::Splits {
+        raw_train,
+        raw_val,
+        scaling,
+        train: train_set,
+        val: val_set,
+    } = options::Splits::of(&raw, &args.fit, &mut rng);
     net.init(args.fit.init.into(), &mut rng);
     let quiet = args.quiet;
     if !quiet {
@@ -436,6 +457,83 @@ fn train(args: TrainArgs) -> Result<(), Error> {
             println!("wrote {} ({} bytes)", path.display(), bytes.len());
         }
     }
+    Ok(())
+}
+
+fn cv(args: CvArgs) -> Result<(), Error> {
+    options::check_fit_options(&args.fit)?;
+    let quiet = args.quiet || args.json;
+    let options::Problem {
+        raw,
+        specs,
+        loss,
+        config,
+    } = options::read_problem(&args.fit, quiet)?;
+    let mut rng = Rng::new(args.fit.seed);
+    let folds = crate::cv::folds(&raw, args.folds, &mut rng)?;
+    if !quiet {
+        eprintln!(
+            "{}-fold cross-validation{} of {} on {} samples: {}, loss {}, batch {}, {} epochs{}",
+            args.folds,
+            if raw.task.is_classification() {
+                " (stratified)"
+            } else {
+                ""
+            },
+            DynNetwork::new(specs.clone())?
+                .layer_list()
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
+            raw.len(),
+            config.optimizer,
+            loss,
+            config.batch,
+            config.epochs,
+            options::options_summary(&config)
+        );
+    }
+    let mut results = Vec::new();
+    for (index, fold) in folds.iter().enumerate() {
+        let splits = options::Splits::of(&raw.select(&fold.train), &args.fit, &mut rng);
+        let mut test = raw.select(&fold.test);
+        if let Some(s) = &splits.scaling {
+            s.apply(&mut test);
+        }
+        let mut net = DynNetwork::new(specs.clone())?;
+        net.init(args.fit.init.into(), &mut rng);
+        let history = fit(
+            &mut net,
+            &splits.train,
+            splits.validation(),
+            &config,
+            &mut rng,
+            &mut |_| {},
+        )?;
+        let metrics = evaluate(&net, &test, loss);
+        if !args.json {
+            print_metrics(&format!("fold {}/{}", index + 1, args.folds), &metrics);
+        }
+        results.push(crate::cv::FoldResult::new(
+            index + 1,
+            splits.train.len(),
+            &metrics,
+            history.loss.len(),
+        ));
+    }
+    let summary = crate::cv::Summary::of(results);
+    if args.json {
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Config(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let mut line = format!(
+        "mean ± std over {} folds: loss {:.6} ± {:.6}  mse {:.6} ± {:.6}",
+        args.folds, summary.loss.mean, summary.loss.std, summary.mse.mean, summary.mse.std
+    );
+    if let Some(accuracy) = summary.accuracy {
+        line.push_str(&format!("  accuracy {:.4} ± {:.4}", accuracy.mean, accuracy.std));
+    }
+    println!("{line}");
     Ok(())
 }
 
