@@ -88,34 +88,14 @@ pub fn loss_curve_svg(title: &str, loss: &[f32], val_loss: &[f32], lr: &[f32]) -
         (loss, "#1f77b4", "training", 0),
         (val_loss, "#ff7f0e", "validation", 1),
     ] {
-        if values.is_empty() {
-            continue;
+        if !values.is_empty() {
+            let style = Style {
+                colour,
+                width: 1.8,
+                dashes: None,
+            };
+            series(&mut svg, values, &x_of, &y_of, style, label, row);
         }
-        let points: Vec<String> = values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(i, &v)| format!("{:.1},{:.1}", x_of(i + 1), y_of(v)))
-            .collect();
-        let _ = writeln!(
-            svg,
-            r#"<polyline fill="none" stroke="{colour}" stroke-width="1.8" points="{}"/>"#,
-            points.join(" ")
-        );
-        let y = TOP + 16.0 + 18.0 * f64::from(row);
-        let x = WIDTH - RIGHT - 150.0;
-        let _ = writeln!(
-            svg,
-            r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{colour}" stroke-width="2"/>"#,
-            x + 24.0
-        );
-        let _ = writeln!(
-            svg,
-            r#"<text x="{}" y="{}">{label} ({:.3e})</text>"#,
-            x + 30.0,
-            y + 4.0,
-            values[values.len() - 1]
-        );
     }
     if lr.windows(2).any(|w| w[0] != w[1]) {
         plot_learning_rate(&mut svg, lr, x_of, plot_h);
@@ -137,17 +117,12 @@ fn plot_learning_rate(svg: &mut String, lr: &[f32], x_of: impl Fn(usize) -> f64,
         return;
     }
     let y_of = |v: f32| TOP + plot_h * (1.0 - f64::from(v / top));
-    let points: Vec<String> = lr
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_finite())
-        .map(|(i, &v)| format!("{:.1},{:.1}", x_of(i + 1), y_of(v)))
-        .collect();
-    let _ = writeln!(
-        svg,
-        r#"<polyline fill="none" stroke="{COLOUR}" stroke-width="1.2" stroke-dasharray="5,3" points="{}"/>"#,
-        points.join(" ")
-    );
+    let style = Style {
+        colour: COLOUR,
+        width: 1.2,
+        dashes: Some("5,3"),
+    };
+    series(svg, lr, &x_of, &y_of, style, "learning rate", 2);
     let right = WIDTH - RIGHT;
     for (value, y) in [(top, TOP), (0.0, TOP + plot_h)] {
         let _ = writeln!(
@@ -157,18 +132,59 @@ fn plot_learning_rate(svg: &mut String, lr: &[f32], x_of: impl Fn(usize) -> f64,
             y + if value > 0.0 { 12.0 } else { -4.0 }
         );
     }
-    let (x, y) = (right - 150.0, TOP + 16.0 + 36.0);
+}
+
+/// How a series' line is drawn.
+#[derive(Clone, Copy)]
+struct Style {
+    colour: &'static str,
+    width: f64,
+    dashes: Option<&'static str>,
+}
+
+/// One series as a line through its finite values (epoch `i + 1` at `x_of`, value at
+/// `y_of`), and its entry in row `row` of the legend with its last value.
+fn series(
+    svg: &mut String,
+    values: &[f32],
+    x_of: &dyn Fn(usize) -> f64,
+    y_of: &dyn Fn(f32) -> f64,
+    style: Style,
+    label: &str,
+    row: u32,
+) {
+    let Style {
+        colour,
+        width,
+        dashes,
+    } = style;
+    let dash = dashes
+        .map(|d| format!(r#" stroke-dasharray="{d}""#))
+        .unwrap_or_default();
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, &v)| format!("{:.1},{:.1}", x_of(i + 1), y_of(v)))
+        .collect();
     let _ = writeln!(
         svg,
-        r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{COLOUR}" stroke-width="2" stroke-dasharray="5,3"/>"#,
+        r#"<polyline fill="none" stroke="{colour}" stroke-width="{width}"{dash} points="{}"/>"#,
+        points.join(" ")
+    );
+    let y = TOP + 16.0 + 18.0 * f64::from(row);
+    let x = WIDTH - RIGHT - 150.0;
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{colour}" stroke-width="2"{dash}/>"#,
         x + 24.0
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{}" y="{}">learning rate ({:.3e})</text>"#,
+        r#"<text x="{}" y="{}">{label} ({:.3e})</text>"#,
         x + 30.0,
         y + 4.0,
-        lr[lr.len() - 1]
+        values[values.len() - 1]
     );
 }
 

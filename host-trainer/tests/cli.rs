@@ -1271,3 +1271,20 @@ fn cv_prints_each_fold_and_their_mean_and_spread() {
         assert!(stderr(&out).contains(expected), "{}", stderr(&out));
     }
 }
+
+/// A learning-rate schedule is drawn on the loss plot (its own dashed line and the last
+/// rate), and a constant rate is not.
+#[test]
+fn a_schedule_is_drawn_on_the_loss_plot() {
+    let dir = workdir("schedule");
+    let out = train(&dir, &["--out", "m.nnw", "--lr-schedule", "step:5:0.5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(dir.join("m.loss.svg")).unwrap();
+    // 20 epochs: the last is in the fourth block of 5, at 0.001 · 0.5³.
+    assert!(svg.contains("learning rate (1.250e-4)"), "{svg}");
+    assert!(svg.contains(r#"stroke-dasharray="5,3" points="#));
+    let out = train(&dir, &["--out", "m.nnw"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(dir.join("m.loss.svg")).unwrap();
+    assert!(!svg.contains("learning rate"));
+}
