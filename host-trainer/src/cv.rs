@@ -2,12 +2,16 @@
 //! seeded), each fold held out once while the others train, and the held-out metrics summed
 //! up as mean ± standard deviation.
 
+use nn_core::{Init, LayerSpec};
 use serde::Serialize;
 
-use crate::data::Dataset;
+use crate::data::{Dataset, Normalize};
 use crate::error::Error;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, evaluate};
+use crate::network::DynNetwork;
 use crate::rng::Rng;
+use crate::split::Splits;
+use crate::train::{TrainConfig, fit};
 
 /// One fold: the rows it trains on and the rows it holds out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,4 +147,60 @@ impl Summary {
             folds,
         }
     }
+}
+
+/// What is cross-validated: a network shape, how it starts, and how it is trained.
+#[derive(Clone, Debug)]
+pub struct CvSetup<'a> {
+    /// The network's layers.
+    pub specs: &'a [LayerSpec],
+    /// Its initialization.
+    pub init: Init,
+    /// How to train it.
+    pub config: &'a TrainConfig,
+    /// The input normalization, fitted on each fold's training rows.
+    pub normalize: Normalize,
+    /// The share of each fold's training rows held out for validation (early stopping,
+    /// the plateau schedule); 0 for none.
+    pub val_share: f32,
+    /// The number of folds.
+    pub folds: usize,
+}
+
+/// Cross-validates `setup` on `raw` (rows as read): for each fold of [`folds`], a network
+/// initialized and trained on the other folds, measured with nn-core's forward on the
+/// fold; `each` is told every fold's result as it comes. Every draw comes from `rng`, so the
+/// same seed gives the same results, with one thread or two.
+///
+/// # Errors
+/// As [`folds`] and [`fit`].
+pub fn cross_validate(
+    raw: &Dataset,
+    setup: &CvSetup<'_>,
+    rng: &mut Rng,
+    each: &mut dyn FnMut(&FoldResult, &Metrics),
+) -> Result<Summary, Error> {
+    let mut results = Vec::new();
+    for (index, fold) in folds(raw, setup.folds, rng)?.iter().enumerate() {
+        let splits = Splits::of(&raw.select(&fold.train), setup.val_share, setup.normalize, rng);
+        let mut test = raw.select(&fold.test);
+        if let Some(s) = &splits.scaling {
+            s.apply(&mut test);
+        }
+        let mut net = DynNetwork::new(setup.specs.to_vec())?;
+        net.init(setup.init, rng);
+        let history = fit(
+            &mut net,
+            &splits.train,
+            splits.validation(),
+            setup.config,
+            rng,
+            &mut |_| {},
+        )?;
+        let metrics = evaluate(&net, &test, setup.config.loss);
+        let result = FoldResult::new(index + 1, splits.train.len(), &metrics, history.loss.len());
+        each(&result, &metrics);
+        results.push(result);
+    }
+    Ok(Summary::of(results))
 }

@@ -47,6 +47,7 @@ pub mod plot;
 pub mod quantize;
 pub mod rng;
 pub mod schedule;
+pub mod split;
 pub mod synth;
 pub mod train;
 

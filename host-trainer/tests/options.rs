@@ -407,3 +407,41 @@ fn folds_hold_each_row_out_once_and_spread_the_classes() {
     assert!(folds(&iris, 1, &mut Rng::new(1)).is_err());
     assert!(folds(&iris, 151, &mut Rng::new(1)).is_err());
 }
+
+/// What the regularizers are for: on breast-cancer data (569 rows, 30 features) a
+/// 30-32 relu-1 sigmoid network overfits, and L2 or dropout lowers its held-out loss
+/// (3-fold cross-validation, the same folds and initial weights for the three). Seeds 1-4
+/// measured: L2 0.01 0.40-0.45 of the plain loss, dropout 0.5 0.77-0.83.
+#[test]
+fn l2_and_dropout_lower_the_held_out_loss_of_an_overfitting_network() {
+    use host_trainer::cv::{CvSetup, cross_validate};
+    use host_trainer::{Normalize, Optimizer};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/breast_cancer.csv");
+    let table = Table::read_csv(std::path::Path::new(path)).unwrap();
+    let raw = Dataset::from_table(&table, "malignant", Task::Binary).unwrap();
+    let specs = DynNetwork::parse_spec(30, "32:relu,1:sigmoid").unwrap();
+    let held_out_loss = |configure: &dyn Fn(&mut TrainConfig)| -> (f64, f64) {
+        let mut config = TrainConfig::new(Loss::BinaryCrossEntropy);
+        config.optimizer = Optimizer::adam(0.01);
+        config.epochs = 100;
+        configure(&mut config);
+        let setup = CvSetup {
+            specs: &specs,
+            init: Init::GlorotUniform,
+            config: &config,
+            normalize: Normalize::Standard,
+            val_share: 0.0,
+            folds: 3,
+        };
+        let summary = cross_validate(&raw, &setup, &mut Rng::new(1), &mut |_, _| {}).unwrap();
+        (summary.loss.mean, summary.accuracy.unwrap().mean)
+    };
+    let plain = held_out_loss(&|_| {});
+    let l2 = held_out_loss(&|c| c.gradient.l2 = 0.01);
+    let dropout = held_out_loss(&|c| c.dropout = vec![0.5]);
+    assert!(l2.0 < 0.6 * plain.0, "held-out loss: L2 {l2:?}, none {plain:?}");
+    assert!(dropout.0 < 0.9 * plain.0, "held-out loss: dropout {dropout:?}, none {plain:?}");
+    for (name, (_, accuracy)) in [("none", plain), ("l2", l2), ("dropout", dropout)] {
+        assert!(accuracy > 0.95, "{name}: held-out accuracy {accuracy}");
+    }
+}

@@ -15,6 +15,7 @@ use crate::network::DynNetwork;
 use crate::output;
 use crate::plot::loss_curve_svg;
 use crate::rng::Rng;
+use crate::split::Splits;
 use crate::synth::Synthetic;
 use crate::train::{check_fraction, fit};
 use options::FitArgs;
@@ -369,13 +370,13 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     let mut net = DynNetwork::new(specs)?;
     let names = export::ModelNames::of(&raw, &args.fit.target);
     let mut rng = Rng::new(args.fit.seed);
-    let options::Splits {
+    let Splits {
         raw_train,
         raw_val,
         scaling,
         train: train_set,
         val: val_set,
-    } = options::Splits::of(&raw, &args.fit, &mut rng);
+    } = Splits::of(&raw, args.fit.val_split, args.fit.normalize, &mut rng);
     net.init(args.fit.init.into(), &mut rng);
     let quiet = args.quiet;
     if !quiet {
@@ -469,8 +470,6 @@ fn cv(args: CvArgs) -> Result<(), Error> {
         loss,
         config,
     } = options::read_problem(&args.fit, quiet)?;
-    let mut rng = Rng::new(args.fit.seed);
-    let folds = crate::cv::folds(&raw, args.folds, &mut rng)?;
     if !quiet {
         eprintln!(
             "{}-fold cross-validation{} of {} on {} samples: {}, loss {}, batch {}, {} epochs{}",
@@ -492,35 +491,24 @@ fn cv(args: CvArgs) -> Result<(), Error> {
             options::options_summary(&config)
         );
     }
-    let mut results = Vec::new();
-    for (index, fold) in folds.iter().enumerate() {
-        let splits = options::Splits::of(&raw.select(&fold.train), &args.fit, &mut rng);
-        let mut test = raw.select(&fold.test);
-        if let Some(s) = &splits.scaling {
-            s.apply(&mut test);
-        }
-        let mut net = DynNetwork::new(specs.clone())?;
-        net.init(args.fit.init.into(), &mut rng);
-        let history = fit(
-            &mut net,
-            &splits.train,
-            splits.validation(),
-            &config,
-            &mut rng,
-            &mut |_| {},
-        )?;
-        let metrics = evaluate(&net, &test, loss);
-        if !args.json {
-            print_metrics(&format!("fold {}/{}", index + 1, args.folds), &metrics);
-        }
-        results.push(crate::cv::FoldResult::new(
-            index + 1,
-            splits.train.len(),
-            &metrics,
-            history.loss.len(),
-        ));
-    }
-    let summary = crate::cv::Summary::of(results);
+    let setup = crate::cv::CvSetup {
+        specs: &specs,
+        init: args.fit.init.into(),
+        config: &config,
+        normalize: args.fit.normalize,
+        val_share: args.fit.val_split,
+        folds: args.folds,
+    };
+    let summary = crate::cv::cross_validate(
+        &raw,
+        &setup,
+        &mut Rng::new(args.fit.seed),
+        &mut |result, metrics| {
+            if !args.json {
+                print_metrics(&format!("fold {}/{}", result.fold, args.folds), metrics);
+            }
+        },
+    )?;
     if args.json {
         let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Config(e.to_string()))?;
         println!("{text}");

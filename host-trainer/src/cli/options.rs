@@ -10,12 +10,11 @@ use nn_core::{Init, LayerSpec, Loss};
 
 use super::{LossArg, at_least_one, training_columns};
 use crate::class_weight::ClassWeights;
-use crate::data::{Dataset, Normalize, Scaling, Table, Task};
+use crate::data::{Dataset, Normalize, Table, Task};
 use crate::error::Error;
 use crate::gradient::{Clip, GradientRules};
 use crate::network::DynNetwork;
 use crate::optim::{ADAMW_WEIGHT_DECAY, Optimizer};
-use crate::rng::Rng;
 use crate::schedule::LrSchedule;
 use crate::train::{EpochReport, TrainConfig, check_fraction, check_options};
 
@@ -329,42 +328,6 @@ pub(super) fn read_problem(args: &FitArgs, quiet: bool) -> Result<Problem, Error
         loss,
         config,
     })
-}
-
-/// A data set split for training: the raw rows of each part, the normalization fitted on
-/// the training part, and both parts normalized.
-pub(super) struct Splits {
-    pub raw_train: Dataset,
-    pub raw_val: Dataset,
-    pub scaling: Option<Scaling>,
-    pub train: Dataset,
-    pub val: Dataset,
-}
-
-impl Splits {
-    /// Holds out `--val-split` of `raw` (stratified for a classifier) and normalizes both
-    /// parts as `--normalize` says, fitted on the training part.
-    pub(super) fn of(raw: &Dataset, args: &FitArgs, rng: &mut Rng) -> Splits {
-        let (raw_train, raw_val) = raw.split(args.val_split, rng);
-        let scaling = Scaling::fit(args.normalize, &raw_train);
-        let (mut train, mut val) = (raw_train.clone(), raw_val.clone());
-        if let Some(s) = &scaling {
-            s.apply(&mut train);
-            s.apply(&mut val);
-        }
-        Splits {
-            raw_train,
-            raw_val,
-            scaling,
-            train,
-            val,
-        }
-    }
-
-    /// The validation part, if it has rows.
-    pub(super) fn validation(&self) -> Option<&Dataset> {
-        (!self.val.is_empty()).then_some(&self.val)
-    }
 }
 
 /// What the training options add to the one-line summary (nothing for the defaults).
