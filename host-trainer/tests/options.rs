@@ -440,7 +440,10 @@ fn l2_and_dropout_lower_the_held_out_loss_of_an_overfitting_network() {
     let l2 = held_out_loss(&|c| c.gradient.l2 = 0.01);
     let dropout = held_out_loss(&|c| c.dropout = vec![0.5]);
     assert!(l2.0 < 0.6 * plain.0, "held-out loss: L2 {l2:?}, none {plain:?}");
-    assert!(dropout.0 < 0.9 * plain.0, "held-out loss: dropout {dropout:?}, none {plain:?}");
+    assert!(
+        dropout.0 < 0.9 * plain.0,
+        "held-out loss: dropout {dropout:?}, none {plain:?}"
+    );
     for (name, (_, accuracy)) in [("none", plain), ("l2", l2), ("dropout", dropout)] {
         assert!(accuracy > 0.95, "{name}: held-out accuracy {accuracy}");
     }

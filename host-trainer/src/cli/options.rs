@@ -126,33 +126,43 @@ pub(super) struct FitArgs {
     pub(super) mixup: Option<f32>,
     /// L2 penalty on the kernels (not the biases), Keras' `kernel_regularizer=L2(LAMBDA)`:
     /// LAMBDA·Σw² is added to the loss (and to the reported loss and val_loss).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    l2: f32,
+    #[arg(
+        long,
+        value_name = "LAMBDA",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub(super) l2: f32,
     /// Dropout rate after every hidden layer (Keras' `Dropout(P)`), in training only: the
     /// weight file and the board are unchanged. A layer's own `dropout=` in --layers wins.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub(super) dropout: Option<f32>,
     /// Decoupled weight decay, Keras' `weight_decay`: before each step every parameter loses
     /// p·DECAY·lr (default 0.004 with adamw, else none).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, value_name = "DECAY", allow_negative_numbers = true)]
     pub(super) weight_decay: Option<f32>,
     /// Keras' `clipnorm`: each gradient tensor (a layer's kernel, a bias) scaled down to an
     /// L2 norm of at most N.
-    #[arg(long, allow_negative_numbers = true, conflicts_with = "clip_value")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        conflicts_with = "clip_value"
+    )]
     pub(super) clip_norm: Option<f32>,
     /// Keras' `clipvalue`: every gradient element clamped to [-V, V].
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, value_name = "V", allow_negative_numbers = true)]
     pub(super) clip_value: Option<f32>,
     /// Learning-rate schedule, on an epoch clock evaluated at every step: constant,
     /// step:EVERY:FACTOR (times FACTOR every EVERY epochs), exponential:RATE (times RATE per
     /// epoch, smoothly), cosine[:WARMUP] (linear warm-up over WARMUP epochs, then cosine decay
     /// to 0 at the end), plateau:PATIENCE:FACTOR (times FACTOR after PATIENCE epochs without
     /// a 1e-4 improvement of val_loss, else of loss).
-    #[arg(long, default_value = "constant")]
+    #[arg(long, value_name = "SCHEDULE", default_value = "constant")]
     pub(super) lr_schedule: LrSchedule,
     /// Class weights of a classifier (Keras' `class_weight`): `balanced` (samples / (classes
     /// x class count)) or CLASS:WEIGHT,... by label number or class name, e.g. `0:1,1:3.5`.
-    #[arg(long)]
+    #[arg(long, value_name = "WEIGHTS")]
     pub(super) class_weight: Option<ClassWeights>,
 }
 
