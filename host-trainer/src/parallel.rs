@@ -74,16 +74,23 @@ impl Half {
         if rows == 0 {
             return;
         }
+        // Keys and weights only where used: a plain run pays nothing for them.
+        let (dropout, weighted) = (
+            rules.dropout.iter().any(|&r| r > 0.0),
+            !rules.class_weights.is_empty(),
+        );
         for (row, &i) in self.samples.iter().enumerate() {
             self.engine.set_sample(row, data.x(i), data.y(i));
-            let weight = data
-                .labels
-                .get(i)
-                .and_then(|&label| rules.class_weights.get(label))
-                .copied()
-                .unwrap_or(1.0);
-            let key = crate::dropout::row_key(rules.dropout_seed, self.step, i);
-            self.engine.set_row(row, key, weight);
+            if dropout || weighted {
+                let weight = data
+                    .labels
+                    .get(i)
+                    .and_then(|&label| rules.class_weights.get(label))
+                    .copied()
+                    .unwrap_or(1.0);
+                let key = crate::dropout::row_key(rules.dropout_seed, self.step, i);
+                self.engine.set_row(row, key, weight);
+            }
         }
         self.engine.forward(params, rows);
         self.loss = self.engine.backward(params, rows, loss, &mut self.grads);
