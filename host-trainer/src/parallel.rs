@@ -30,6 +30,19 @@ pub struct SampleRules {
     pub class_weights: Vec<f32>,
 }
 
+impl SampleRules {
+    /// True if some layer drops outputs.
+    pub fn has_dropout(&self) -> bool {
+        self.dropout.iter().any(|&r| r > 0.0)
+    }
+
+    /// True if samples need a key or a weight of their own (dropout or class weights); a
+    /// plain run computes neither.
+    pub fn per_sample(&self) -> bool {
+        self.has_dropout() || !self.class_weights.is_empty()
+    }
+}
+
 /// One half of a batch: its samples, engine, gradients and loss.
 #[derive(Debug)]
 pub struct Half {
@@ -74,14 +87,10 @@ impl Half {
         if rows == 0 {
             return;
         }
-        // Keys and weights only where used: a plain run pays nothing for them.
-        let (dropout, weighted) = (
-            rules.dropout.iter().any(|&r| r > 0.0),
-            !rules.class_weights.is_empty(),
-        );
+        let per_sample = rules.per_sample();
         for (row, &i) in self.samples.iter().enumerate() {
             self.engine.set_sample(row, data.x(i), data.y(i));
-            if dropout || weighted {
+            if per_sample {
                 let weight = data
                     .labels
                     .get(i)

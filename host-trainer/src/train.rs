@@ -149,16 +149,15 @@ pub fn fit(
     let batch = config.batch.min(train.len());
     let threaded = config.threads >= 2 && split_point(batch) < batch;
     let original = net.params().to_vec();
-    let rules = SampleRules {
+    let mut rules = SampleRules {
         dropout: config.dropout.clone(),
-        // Drawn only when used, so runs without dropout keep their bytes.
-        dropout_seed: if config.dropout.iter().any(|&r| r > 0.0) {
-            rng.next_u64()
-        } else {
-            0
-        },
+        dropout_seed: 0,
         class_weights: config.class_weights.resolve(train)?,
     };
+    if rules.has_dropout() {
+        // Drawn only when used, so runs without dropout keep their bytes.
+        rules.dropout_seed = rng.next_u64();
+    }
     let (shared, mut own) = Shared::new(
         train,
         net.specs(),

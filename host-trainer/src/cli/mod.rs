@@ -361,12 +361,8 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     options::check_fit_options(&args.fit)?;
     let sides = ["golden.csv", "loss.svg", "rs"].map(|suffix| export::sibling(&args.out, suffix));
     output::check(&[&args.fit.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
-    let options::Problem {
-        raw,
-        specs,
-        loss,
-        config,
-    } = options::read_problem(&args.fit, args.quiet)?;
+    let options::Problem { raw, specs, config } = options::read_problem(&args.fit, args.quiet)?;
+    let loss = config.loss;
     let mut net = DynNetwork::new(specs)?;
     let names = export::ModelNames::of(&raw, &args.fit.target);
     let mut rng = Rng::new(args.fit.seed);
@@ -381,15 +377,11 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     let quiet = args.quiet;
     if !quiet {
         eprintln!(
-            "training {} on {} samples ({} for validation): {}, loss {}, batch {}, {} epochs{}",
+            "training {} on {} samples ({} for validation): {}",
             net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
             train_set.len(),
             val_set.len(),
-            config.optimizer,
-            loss,
-            config.batch,
-            config.epochs,
-            options::options_summary(&config)
+            options::describe_training(&config)
         );
     }
     let mut progress = options::Progress::new(config.epochs, quiet);
@@ -464,15 +456,10 @@ fn train(args: TrainArgs) -> Result<(), Error> {
 fn cv(args: CvArgs) -> Result<(), Error> {
     options::check_fit_options(&args.fit)?;
     let quiet = args.quiet || args.json;
-    let options::Problem {
-        raw,
-        specs,
-        loss,
-        config,
-    } = options::read_problem(&args.fit, quiet)?;
+    let options::Problem { raw, specs, config } = options::read_problem(&args.fit, quiet)?;
     if !quiet {
         eprintln!(
-            "{}-fold cross-validation{} of {} on {} samples: {}, loss {}, batch {}, {} epochs{}",
+            "{}-fold cross-validation{} of {} on {} samples: {}",
             args.folds,
             if raw.task.is_classification() {
                 " (stratified)"
@@ -484,11 +471,7 @@ fn cv(args: CvArgs) -> Result<(), Error> {
                 .map(|l| l.to_string())
                 .unwrap_or_default(),
             raw.len(),
-            config.optimizer,
-            loss,
-            config.batch,
-            config.epochs,
-            options::options_summary(&config)
+            options::describe_training(&config)
         );
     }
     let setup = crate::cv::CvSetup {

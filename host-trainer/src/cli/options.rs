@@ -274,9 +274,7 @@ pub(super) struct Problem {
     pub raw: Dataset,
     /// The layers of `--layers`.
     pub specs: Vec<LayerSpec>,
-    /// The loss (given, or the output layer's natural one).
-    pub loss: Loss,
-    /// How to train.
+    /// How to train (with the loss given, or the output layer's natural one).
     pub config: TrainConfig,
 }
 
@@ -332,17 +330,18 @@ pub(super) fn read_problem(args: &FitArgs, quiet: bool) -> Result<Problem, Error
         ..defaults
     };
     check_options(&config, specs.len())?;
-    Ok(Problem {
-        raw,
-        specs,
-        loss,
-        config,
-    })
+    Ok(Problem { raw, specs, config })
 }
 
-/// What the training options add to the one-line summary (nothing for the defaults).
-pub(super) fn options_summary(config: &TrainConfig) -> String {
-    let mut parts = Vec::new();
+/// How `config` trains, for the one-line summary `train` and `cv` print: optimizer, loss,
+/// batch, epochs, then whichever other options are not at their defaults.
+pub(super) fn describe_training(config: &TrainConfig) -> String {
+    let mut parts = vec![
+        config.optimizer.to_string(),
+        format!("loss {}", config.loss),
+        format!("batch {}", config.batch),
+        format!("{} epochs", config.epochs),
+    ];
     if config.weight_decay > 0.0 {
         parts.push(format!("weight decay {}", config.weight_decay));
     }
@@ -364,11 +363,7 @@ pub(super) fn options_summary(config: &TrainConfig) -> String {
     if config.class_weights != ClassWeights::Equal {
         parts.push("class weights".into());
     }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", parts.join(", "))
-    }
+    parts.join(", ")
 }
 
 fn augment_of(args: &FitArgs) -> crate::augment::Augment {
