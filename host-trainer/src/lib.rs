@@ -28,6 +28,7 @@ pub mod bench;
 pub mod boards;
 pub mod class_weight;
 pub mod cli;
+pub mod cost;
 pub mod cv;
 pub mod data;
 pub mod dropout;

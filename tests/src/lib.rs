@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+pub mod cost;
+
 use host_trainer::export::{Golden, ModelNames, encode_int8_model, encode_model};
 use host_trainer::{Dataset, DynNetwork, Rng, Scaling, TrainConfig, fit};
 use nn_core::{Init, Loss};
