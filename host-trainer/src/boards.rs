@@ -5,6 +5,8 @@
 
 use nn_core::WeightFile;
 
+use crate::cost::Core;
+
 /// One board of the firmware example.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Board {
@@ -18,6 +20,8 @@ pub struct Board {
     pub ram_bytes: usize,
     /// Units per layer the firmware's run-time path holds on this board.
     pub run_time_capacity: usize,
+    /// Its processor core (what an inference costs in instructions).
+    pub core: Core,
 }
 
 /// Every board the firmware example has a memory map for.
@@ -28,6 +32,7 @@ pub const BOARDS: [Board; 3] = [
         model_region_bytes: 256 * 1024,
         ram_bytes: 4 * 1024 * 1024,
         run_time_capacity: 256,
+        core: Core::CortexM4F,
     },
     Board {
         name: "microbit",
@@ -35,6 +40,7 @@ pub const BOARDS: [Board; 3] = [
         model_region_bytes: 64 * 1024,
         ram_bytes: 16 * 1024,
         run_time_capacity: 128,
+        core: Core::CortexM0,
     },
     Board {
         name: "nrf52840",
@@ -42,6 +48,7 @@ pub const BOARDS: [Board; 3] = [
         model_region_bytes: 128 * 1024,
         ram_bytes: 256 * 1024,
         run_time_capacity: 256,
+        core: Core::CortexM4F,
     },
 ];
 

@@ -48,6 +48,7 @@ pub mod plot;
 pub mod quantize;
 pub mod rng;
 pub mod schedule;
+pub mod search;
 pub mod split;
 pub mod synth;
 pub mod train;

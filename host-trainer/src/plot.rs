@@ -287,3 +287,158 @@ fn svg_start(width: f64, height: f64, font_size: u32, title: &str, title_y: u32,
     );
     svg
 }
+
+/// One network on [`pareto_svg`]'s chart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParetoPoint {
+    /// Instructions per inference (x, log scale).
+    pub instructions: f64,
+    /// Its score (y).
+    pub score: f64,
+    /// On the Pareto front (drawn filled and joined).
+    pub on_front: bool,
+    /// The network chosen (ringed).
+    pub chosen: bool,
+    /// An int8 network (drawn as a square; f32 as a circle).
+    pub int8: bool,
+}
+
+/// The search's networks as a scatter of score against instructions per inference (log
+/// scale): every network evaluated, the front joined by a line, the chosen one ringed, and
+/// the instruction budget as a dashed vertical line.
+pub fn pareto_svg(title: &str, score_name: &str, points: &[ParetoPoint], budget: Option<f64>) -> String {
+    let xs = points.iter().map(|p| p.instructions.max(1.0)).chain(budget);
+    let (x_lo, x_hi) = xs.fold((f64::INFINITY, 1.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let (x_lo, x_hi) = if x_lo.is_finite() {
+        (
+            x_lo.log10().floor(),
+            x_hi.log10().ceil().max(x_lo.log10().floor() + 1.0),
+        )
+    } else {
+        (0.0, 1.0)
+    };
+    let scores = points.iter().map(|p| p.score).filter(|s| s.is_finite());
+    let (y_lo, y_hi) = scores.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+        (lo.min(s), hi.max(s))
+    });
+    let (y_lo, y_hi) = if y_lo.is_finite() && y_hi > y_lo {
+        (y_lo, y_hi)
+    } else if y_lo.is_finite() {
+        (y_lo - 0.5, y_lo + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = 0.05 * (y_hi - y_lo);
+    let (y_lo, y_hi) = (y_lo - pad, y_hi + pad);
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let x_of = |x: f64| LEFT + plot_w * (x.max(1.0).log10() - x_lo) / (x_hi - x_lo);
+    let y_of = |y: f64| TOP + plot_h * (y_hi - y) / (y_hi - y_lo);
+    let mut svg = svg_start(WIDTH, HEIGHT, 12, title, 24, 15);
+    for d in 0..=(x_hi - x_lo) as i32 {
+        let x = x_of(10f64.powi(x_lo as i32 + d));
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#ddd"/>"##,
+            HEIGHT - BOTTOM
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">1e{}</text>"#,
+            HEIGHT - BOTTOM + 16.0,
+            x_lo as i32 + d
+        );
+    }
+    for k in 0..=4 {
+        let value = y_lo + (y_hi - y_lo) * f64::from(k) / 4.0;
+        let y = y_of(value);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/>"##,
+            WIDTH - RIGHT
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{value:.4}</text>"#,
+            LEFT - 6.0,
+            y + 4.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">instructions per inference (predicted)</text>"#,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 12.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="16" y="{:.1}" text-anchor="middle" transform="rotate(-90 16 {:.1})">{}</text>"#,
+        TOP + plot_h / 2.0,
+        TOP + plot_h / 2.0,
+        escape(score_name)
+    );
+    if let Some(budget) = budget {
+        let x = x_of(budget);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#c00" stroke-dasharray="6 4"/>"##,
+            HEIGHT - BOTTOM
+        );
+        let _ = writeln!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" fill="#c00">budget</text>"##,
+            x + 4.0,
+            TOP + 14.0
+        );
+    }
+    let mut front: Vec<&ParetoPoint> = points.iter().filter(|p| p.on_front).collect();
+    front.sort_by(|a, b| a.instructions.total_cmp(&b.instructions));
+    let line: Vec<String> = front
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x_of(p.instructions), y_of(p.score)))
+        .collect();
+    let _ = writeln!(
+        svg,
+        r##"<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{}"/>"##,
+        line.join(" ")
+    );
+    for p in points {
+        let (x, y) = (x_of(p.instructions), y_of(p.score));
+        let fill = if p.on_front { "#1f77b4" } else { "none" };
+        let stroke = if p.int8 { "#ff7f0e" } else { "#1f77b4" };
+        if p.int8 {
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="{fill}" stroke="{stroke}"/>"#,
+                x - 3.5,
+                y - 3.5
+            );
+        } else {
+            let _ = writeln!(
+                svg,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{fill}" stroke="{stroke}"/>"#
+            );
+        }
+        if p.chosen {
+            let _ = writeln!(
+                svg,
+                r##"<circle cx="{x:.1}" cy="{y:.1}" r="9" fill="none" stroke="#c00" stroke-width="2"/>"##
+            );
+        }
+    }
+    let legend = [
+        "circle: f32, square: int8",
+        "filled: on the Pareto front",
+        "ringed: chosen",
+    ];
+    for (row, text) in legend.iter().enumerate() {
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}">{text}</text>"#,
+            LEFT + 10.0,
+            TOP + 16.0 + 16.0 * row as f64
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

@@ -1,6 +1,7 @@
 //! The `host-trainer` command line.
 
 mod options;
+mod search;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,12 @@ enum Command {
     /// (stratified by class for a classifier, seeded), its metrics printed, then their mean
     /// and standard deviation. Writes nothing.
     Cv(CvArgs),
+    /// The best network within a board's budget (instructions per inference, flash, RAM):
+    /// depths, widths, hidden activations and int8 against f32, each candidate's cost
+    /// predicted by a model calibrated on the emulated boards, those that fit trained and
+    /// scored on a validation split two at a time; prints the Pareto front and writes the
+    /// best network (with test vectors) and BEST.pareto.svg.
+    Search(search::SearchArgs),
     /// Metrics of a model on a CSV file (nn-core's forward).
     Eval(EvalArgs),
     /// A model's outputs for every row of a CSV file.
@@ -82,6 +89,8 @@ impl From<LossArg> for Loss {
 struct TrainArgs {
     #[command(flatten)]
     fit: FitArgs,
+    #[command(flatten)]
+    layers: options::LayersArg,
     /// Number of golden test vectors stored in the file, drawn across the classes (or the
     /// target's range) of the validation split, else of the training data; at most as many
     /// as it has (said when fewer).
@@ -103,6 +112,8 @@ struct TrainArgs {
 struct CvArgs {
     #[command(flatten)]
     fit: FitArgs,
+    #[command(flatten)]
+    layers: options::LayersArg,
     /// Folds (at least 2, at most the rows).
     #[arg(long, default_value_t = 5, value_parser = at_least_one, allow_negative_numbers = true)]
     folds: usize,
@@ -267,6 +278,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Train(args) => train(args),
         Command::Cv(args) => cv(args),
+        Command::Search(args) => search::search(args),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
         Command::Inspect(args) => inspect(args),
@@ -361,7 +373,8 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     options::check_fit_options(&args.fit)?;
     let sides = ["golden.csv", "loss.svg", "rs"].map(|suffix| export::sibling(&args.out, suffix));
     output::check(&[&args.fit.data], &[&args.out, &sides[0], &sides[1], &sides[2]])?;
-    let options::Problem { raw, specs, config } = options::read_problem(&args.fit, args.quiet)?;
+    let options::Problem { raw, specs, config } =
+        options::read_problem(&args.fit, &args.layers.layers, args.quiet)?;
     let loss = config.loss;
     let mut net = DynNetwork::new(specs)?;
     let names = export::ModelNames::of(&raw, &args.fit.target);
@@ -456,7 +469,8 @@ fn train(args: TrainArgs) -> Result<(), Error> {
 fn cv(args: CvArgs) -> Result<(), Error> {
     options::check_fit_options(&args.fit)?;
     let quiet = args.quiet || args.json;
-    let options::Problem { raw, specs, config } = options::read_problem(&args.fit, quiet)?;
+    let options::Problem { raw, specs, config } =
+        options::read_problem(&args.fit, &args.layers.layers, quiet)?;
     if !quiet {
         eprintln!(
             "{}-fold cross-validation{} of {} on {} samples: {}",

@@ -69,11 +69,6 @@ pub(super) struct FitArgs {
     /// The target column; every other column is an input feature.
     #[arg(long)]
     pub(super) target: String,
-    /// Layers after the input, e.g. `16:relu,16:relu,1:linear` (activations: linear, relu,
-    /// leaky_relu, sigmoid, tanh, softmax); a hidden layer may add its own dropout rate,
-    /// e.g. `32:relu:dropout=0.2`.
-    #[arg(long)]
-    pub(super) layers: String,
     /// Loss (default: cross-entropy after softmax, binary-cross-entropy after sigmoid, else mse).
     #[arg(long, value_enum)]
     pub(super) loss: Option<LossArg>,
@@ -278,12 +273,23 @@ pub(super) struct Problem {
     pub config: TrainConfig,
 }
 
-/// Reads the data file of `args` and makes the problem; lists the classes unless `quiet`.
-pub(super) fn read_problem(args: &FitArgs, quiet: bool) -> Result<Problem, Error> {
+/// The network of `train` and `cv`.
+#[derive(Debug, clap::Args)]
+pub(super) struct LayersArg {
+    /// Layers after the input, e.g. `16:relu,16:relu,1:linear` (activations: linear, relu,
+    /// leaky_relu, sigmoid, tanh, softmax); a hidden layer may add its own dropout rate,
+    /// e.g. `32:relu:dropout=0.2`.
+    #[arg(long)]
+    pub(super) layers: String,
+}
+
+/// Reads the data file of `args` and makes the problem of training the network `layers`
+/// (a `--layers` spec) on it; lists the classes unless `quiet`.
+pub(super) fn read_problem(args: &FitArgs, layers: &str, quiet: bool) -> Result<Problem, Error> {
     let table = Table::read_labelled_csv(&args.data, &args.target)?;
     let target = table.column(&args.target)?;
     let input_columns = training_columns(&table, target, args.ignore.as_deref())?;
-    let (specs, own_dropout) = DynNetwork::parse_layers(input_columns.len(), &args.layers)?;
+    let (specs, own_dropout) = DynNetwork::parse_layers(input_columns.len(), layers)?;
     check_memory(&specs, args.batch, args.threads.unwrap_or(2))?;
     let last = specs.len() - 1;
     let loss = args
