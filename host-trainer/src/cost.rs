@@ -248,8 +248,9 @@ fn solve(mut a: [[f64; FEATURES]; FEATURES], mut b: [f64; FEATURES]) -> [f64; FE
         for row in col + 1..FEATURES {
             let factor = a[row][col] / p;
             if factor != 0.0 {
-                for k in col..FEATURES {
-                    a[row][k] -= factor * a[col][k];
+                let pivot_row = a[col];
+                for (value, pivot_value) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                    *value -= factor * pivot_value;
                 }
                 b[row] -= factor * b[col];
             }

@@ -436,7 +436,7 @@ pub fn pareto_svg(title: &str, score_name: &str, points: &[ParetoPoint], budget:
             svg,
             r#"<text x="{:.1}" y="{:.1}">{text}</text>"#,
             LEFT + 10.0,
-            TOP + 16.0 + 16.0 * row as f64
+            HEIGHT - BOTTOM - 42.0 + 16.0 * row as f64
         );
     }
     svg.push_str("</svg>\n");

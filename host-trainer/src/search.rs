@@ -129,6 +129,13 @@ impl Budget {
     }
 }
 
+/// The bytes of the weight file a network of these layers and this kind would have (its
+/// name, normalization, test vectors and names as the search will write them).
+pub type FileBytes<'a> = dyn Fn(&[LayerSpec], ModelKind) -> Result<usize, Error> + 'a;
+
+/// What one candidate's evaluation gave, kept in the candidate's place until all are done.
+type Slot = Option<Result<Vec<Evaluated>, Error>>;
+
 /// One network of one kind the search will train, with what it is predicted to cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
@@ -152,7 +159,7 @@ pub fn candidates(
     shapes: Vec<Vec<LayerSpec>>,
     calibrations: &[&Calibration],
     budget: &Budget,
-    file_bytes: &dyn Fn(&[LayerSpec], ModelKind) -> Result<usize, Error>,
+    file_bytes: &FileBytes<'_>,
     rng: &mut Rng,
 ) -> Result<Vec<Candidate>, Error> {
     let mut list = Vec::new();
@@ -265,11 +272,12 @@ pub fn evaluate_candidate(candidate: &Candidate, training: &Training<'_>) -> Res
         let (score, qnet) = if kind == ModelKind::Int8 {
             let qnet = quantize(&net, training.train)?;
             let c = compare(&net, &qnet, training.val);
-            let accuracy = c.classification.then_some(c.accuracy_int8);
+            // Rounded as the f32 network's figures are, so that equal counts compare equal.
+            let accuracy = c.classification.then_some(f64::from(c.accuracy_int8 as f32));
             (
                 Score {
                     accuracy,
-                    mse: c.mse_int8,
+                    mse: f64::from(c.mse_int8 as f32),
                 },
                 Some(qnet),
             )
@@ -311,8 +319,7 @@ pub fn run(
     progress: &(dyn Fn(usize, &[Evaluated]) + Sync),
 ) -> Result<Vec<Evaluated>, Error> {
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<Result<Vec<Evaluated>, Error>>>> =
-        Mutex::new((0..candidates.len()).map(|_| None).collect());
+    let done: Mutex<Vec<Slot>> = Mutex::new((0..candidates.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             scope.spawn(|| {

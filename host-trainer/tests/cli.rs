@@ -1288,3 +1288,85 @@ fn a_schedule_is_drawn_on_the_loss_plot() {
     let svg = std::fs::read_to_string(dir.join("m.loss.svg")).unwrap();
     assert!(!svg.contains("learning rate"));
 }
+
+/// `search` on iris for the micro:bit: the Pareto table and the chosen network printed, the
+/// chosen network written with its test vectors at exactly the flash it was costed at, its
+/// front drawn; the same bytes with one worker or two; a budget nothing meets refused with
+/// what the smallest network costs, nothing written.
+#[test]
+fn search_writes_the_best_network_within_the_budget() {
+    let dir = workdir("search");
+    let iris = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/iris.csv");
+    let args = |extra: &[&'static str]| -> Vec<&'static str> {
+        [
+            "search", "--data", iris, "--target", "label", "--board", "microbit", "--epochs", "40", "--lr",
+            "0.02", "--trials", "6", "--seed", "3", "--name", "iris",
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect()
+    };
+    let out = host_trainer(
+        &args(&["--max-insns", "40000", "--threads", "1", "--out", "one.nnw"]),
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Pareto front on microbit"), "{text}");
+    assert!(stderr(&out).contains("output layer 3:softmax (column label holds 3 classes"));
+    assert!(text.contains("evaluated 6 of "), "{text}");
+    let chosen = text.lines().find(|l| l.starts_with("chosen: ")).unwrap();
+    let flash: usize = chosen
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" bytes of flash"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let insns: u64 = chosen
+        .split("predicted ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(insns <= 40000, "{chosen}");
+    let bytes = std::fs::read(dir.join("one.nnw")).unwrap();
+    assert_eq!(
+        bytes.len(),
+        flash,
+        "the flash figure is the file's size: {chosen}"
+    );
+    let file = nn_core::WeightFile::parse_exact(&bytes).unwrap();
+    assert_eq!(file.test_vector_count(), 8);
+    let svg = std::fs::read_to_string(dir.join("one.pareto.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("budget") && svg.trim_end().ends_with("</svg>"));
+    let two = host_trainer(
+        &args(&["--max-insns", "40000", "--threads", "2", "--out", "two.nnw"]),
+        &dir,
+    );
+    assert!(two.status.success(), "{}", stderr(&two));
+    assert_eq!(
+        bytes,
+        std::fs::read(dir.join("two.nnw")).unwrap(),
+        "1 and 2 workers differ"
+    );
+
+    let refused = host_trainer(&args(&["--max-insns", "100", "--out", "none.nnw"]), &dir);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("no network of the search space fits the budget on microbit"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the output layer alone (4 inputs, 3:softmax), is predicted at"),
+        "{message}"
+    );
+    assert!(!dir.join("none.nnw").exists() && !dir.join("none.pareto.svg").exists());
+    let bad_time = host_trainer(
+        &args(&["--max-insns", "40000", "--time", "0", "--out", "none.nnw"]),
+        &dir,
+    );
+    assert_eq!(bad_time.status.code(), Some(1));
+    assert!(stderr(&bad_time).contains("--time must be a number of seconds above 0"));
+}

@@ -356,7 +356,7 @@ fn describe_budget(budget: &Budget) -> String {
 fn describe_smallest(
     calibrations: &[&Calibration],
     output: &LayerSpec,
-    file_bytes: &dyn Fn(&[LayerSpec], ModelKind) -> Result<usize, Error>,
+    file_bytes: &search::FileBytes<'_>,
 ) -> Result<String, Error> {
     let mut parts = Vec::new();
     for calibration in calibrations {
@@ -519,9 +519,9 @@ impl SearchProgress {
         for e in evaluated {
             let higher_is_better = e.score.accuracy.is_some();
             let value = e.score.value();
-            let improves =
-                best.as_ref()
-                    .is_none_or(|(b, _, _)| if higher_is_better { value > *b } else { value < *b });
+            let improves = best
+                .as_ref()
+                .is_none_or(|(b, _, _)| if higher_is_better { value > *b } else { value < *b });
             if improves {
                 *best = Some((
                     value,
