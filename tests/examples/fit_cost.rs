@@ -5,6 +5,8 @@
 //! reads the rows `measure_cost` wrote (`core,kind,inputs,layers,insns,stack_bytes`), fits
 //! [`host_trainer::cost::fit`] per core and kind on the first file, measures the error on
 //! the second, prints the calibration table as Rust source, and the errors on stderr.
+//! After a change to the terms of `cost::features` the old table no longer compiles: give
+//! each of its coefficient lists the new length (zeros will do) first.
 
 use host_trainer::DynNetwork;
 use host_trainer::cost::{self, Calibration, Core, FEATURE_NAMES, HeldOut};
