@@ -1363,10 +1363,36 @@ fn search_writes_the_best_network_within_the_budget() {
         "{message}"
     );
     assert!(!dir.join("none.nnw").exists() && !dir.join("none.pareto.svg").exists());
-    let bad_time = host_trainer(
-        &args(&["--max-insns", "40000", "--time", "0", "--out", "none.nnw"]),
+    for (bad, message) in [
+        (["--time", "0"], "--time must be a number of seconds above 0"),
+        (
+            ["--max-depth", "8"],
+            "--max-depth is 0 to 7 (a weight file holds at most 8 layers), not 8",
+        ),
+    ] {
+        let refused = host_trainer(&args(&[bad[0], bad[1], "--out", "none.nnw"]), &dir);
+        assert_eq!(refused.status.code(), Some(1), "{bad:?}");
+        assert!(stderr(&refused).contains(message), "{}", stderr(&refused));
+    }
+    assert!(!dir.join("none.nnw").exists());
+    // Wider than the micro:bit's run-time path: said before any training.
+    let header: Vec<String> = (0..130).map(|i| format!("x{i}")).chain(["y".into()]).collect();
+    let row = vec!["1"; 131].join(",");
+    std::fs::write(
+        dir.join("wide.csv"),
+        format!("{}\n{row}\n{row}\n", header.join(",")),
+    )
+    .unwrap();
+    let wide = host_trainer(
+        &[
+            "search", "--data", "wide.csv", "--target", "y", "--board", "microbit", "--out", "none.nnw",
+        ],
         &dir,
     );
-    assert_eq!(bad_time.status.code(), Some(1));
-    assert!(stderr(&bad_time).contains("--time must be a number of seconds above 0"));
+    assert_eq!(wide.status.code(), Some(1));
+    assert!(
+        stderr(&wide).contains("wide.csv: the network's inputs (130) and outputs (1) must each fit the firmware's run-time path on microbit, at most 128 units a layer"),
+        "{}",
+        stderr(&wide)
+    );
 }

@@ -405,12 +405,7 @@ fn train(args: TrainArgs) -> Result<(), Error> {
     progress.finish();
     let history = history?;
 
-    let name = args.name.clone().unwrap_or_else(|| {
-        args.out
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    });
+    let name = model_name(args.name.as_deref(), &args.out);
     let golden_source = if raw_val.is_empty() { &raw_train } else { &raw_val };
     if args.golden > golden_source.len() && !quiet {
         eprintln!(
@@ -520,6 +515,15 @@ fn cv(args: CvArgs) -> Result<(), Error> {
     }
     println!("{line}");
     Ok(())
+}
+
+/// The model name a written file stores: `--name`, else the output file's stem.
+pub(super) fn model_name(name: Option<&str>, out: &Path) -> String {
+    name.map(str::to_owned).unwrap_or_else(|| {
+        out.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
 }
 
 fn print_metrics(label: &str, m: &Metrics) {

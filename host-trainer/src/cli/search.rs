@@ -79,10 +79,10 @@ pub(super) struct SearchArgs {
     time: f64,
     /// Most candidates to evaluate (the first N of the seed's order): with it, the result
     /// does not depend on the machine's speed.
-    #[arg(long, value_name = "N", value_parser = super::at_least_one)]
+    #[arg(long, value_name = "N", value_parser = super::at_least_one, allow_negative_numbers = true)]
     trials: Option<usize>,
     /// Test vectors stored in the file, from the validation split.
-    #[arg(long, default_value_t = 8, value_parser = super::whole_number)]
+    #[arg(long, default_value_t = 8, value_parser = super::whole_number, allow_negative_numbers = true)]
     golden: usize,
     /// Model name stored in the file (default: the output file's stem).
     #[arg(long)]
@@ -107,6 +107,14 @@ pub(super) fn search(args: SearchArgs) -> Result<(), Error> {
         return Err(Error::Config(format!(
             "--time must be a number of seconds above 0, not {}",
             args.time
+        )));
+    }
+    if args.max_depth >= nn_core::MAX_LAYERS {
+        return Err(Error::Config(format!(
+            "--max-depth is 0 to {} (a weight file holds at most {} layers), not {}",
+            nn_core::MAX_LAYERS - 1,
+            nn_core::MAX_LAYERS,
+            args.max_depth
         )));
     }
     let board = crate::boards::board(&args.board)
@@ -139,6 +147,18 @@ pub(super) fn search(args: SearchArgs) -> Result<(), Error> {
             "--output is one layer, UNITS:ACTIVATION (e.g. 10:softmax), not '{output_layer}'"
         )));
     };
+    let widest = usize::from(output.inputs.max(output.outputs));
+    if widest > board.run_time_capacity {
+        return Err(Error::Config(format!(
+            "{}: the network's inputs ({}) and outputs ({}) must each fit the firmware's run-time path on {}, \
+             at most {} units a layer (fewer columns, e.g. with --ignore, or a firmware built with a larger capacity)",
+            args.fit.data.display(),
+            output.inputs,
+            output.outputs,
+            board.name,
+            board.run_time_capacity
+        )));
+    }
     let val_share = if args.fit.val_split > 0.0 {
         args.fit.val_split
     } else {
@@ -152,12 +172,7 @@ pub(super) fn search(args: SearchArgs) -> Result<(), Error> {
             raw.len()
         )));
     }
-    let name = args.name.clone().unwrap_or_else(|| {
-        args.out
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    });
+    let name = super::model_name(args.name.as_deref(), &args.out);
     let names = ModelNames::of(&raw, &args.fit.target);
     let vectors = args.golden.min(splits.raw_val.len());
     let sizing = splits.train.select(&[0]);
