@@ -41,6 +41,7 @@ pub mod gemm;
 pub mod gradient;
 pub mod metrics;
 pub mod network;
+pub mod onnx;
 pub mod optim;
 pub mod output;
 pub mod parallel;

@@ -1396,3 +1396,92 @@ fn search_writes_the_best_network_within_the_budget() {
         stderr(&wide)
     );
 }
+
+/// `import` of a PyTorch ONNX model with `--data`: the file carries the data's column names
+/// and vectors from its rows, and the metrics are printed; without `--data`, drawn vectors.
+/// `export --onnx` of that file reads back to the same parameters; `export` refuses an int8
+/// file, and `import` a Keras file with what to do instead.
+#[test]
+fn import_and_export_onnx() {
+    let dir = workdir("onnx");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/onnx/torch_iris.onnx");
+    let iris = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/iris.csv");
+    let out = host_trainer(
+        &[
+            "import",
+            fixture,
+            "--data",
+            iris,
+            "--target",
+            "label",
+            "--vectors",
+            "6",
+            "--out",
+            "iris.nnw",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("(4-16 relu-3 softmax, "), "{text}");
+    assert!(
+        text.contains("6 test vectors, with the graph's input normalization)"),
+        "{text}"
+    );
+    let accuracy: f64 = text
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|a| a.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(accuracy > 0.9, "{text}");
+    let bytes = std::fs::read(dir.join("iris.nnw")).unwrap();
+    let file = nn_core::WeightFile::parse_exact(&bytes).unwrap();
+    assert_eq!(file.test_vector_count(), 6);
+    let names = file.names().unwrap();
+    assert_eq!(names.inputs().next(), Some("sepal_length_cm"));
+    let drawn = host_trainer(&["import", fixture, "--out", "drawn.nnw"], &dir);
+    assert!(drawn.status.success(), "{}", stderr(&drawn));
+    assert!(stdout(&drawn).contains("8 test vectors"));
+
+    let export = host_trainer(&["export", "iris.nnw", "--onnx", "iris.onnx"], &dir);
+    assert!(export.status.success(), "{}", stderr(&export));
+    let again = host_trainer(
+        &["import", "iris.onnx", "--vectors", "0", "--out", "again.nnw"],
+        &dir,
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    let params = |path: &str| {
+        let bytes = std::fs::read(dir.join(path)).unwrap();
+        let file = nn_core::WeightFile::parse_exact(&bytes).unwrap();
+        host_trainer::DynNetwork::from_file(&file)
+            .unwrap()
+            .params()
+            .to_vec()
+    };
+    assert_eq!(params("iris.nnw"), params("again.nnw"));
+
+    let quantized = host_trainer(
+        &[
+            "quantize", "--model", "iris.nnw", "--calib", iris, "--target", "label", "--out", "q.nnw",
+        ],
+        &dir,
+    );
+    assert!(quantized.status.success(), "{}", stderr(&quantized));
+    let int8 = host_trainer(&["export", "q.nnw", "--onnx", "q.onnx"], &dir);
+    assert_eq!(int8.status.code(), Some(1));
+    assert!(stderr(&int8).contains("int8"), "{}", stderr(&int8));
+    assert!(!dir.join("q.onnx").exists());
+    std::fs::write(dir.join("model.keras"), b"PK\x03\x04 rest of a zip").unwrap();
+    let keras = host_trainer(&["import", "model.keras", "--out", "k.nnw"], &dir);
+    assert_eq!(keras.status.code(), Some(1));
+    assert!(
+        stderr(&keras).contains("a Keras 3 model (.keras): import reads ONNX so far"),
+        "{}",
+        stderr(&keras)
+    );
+    let itself = host_trainer(&["export", "iris.nnw", "--onnx", "iris.nnw"], &dir);
+    assert_eq!(itself.status.code(), Some(1), "an input is never an output");
+    assert_eq!(std::fs::read(dir.join("iris.nnw")).unwrap(), bytes);
+}

@@ -1,5 +1,6 @@
 //! The `host-trainer` command line.
 
+mod convert;
 mod options;
 mod search;
 
@@ -44,6 +45,11 @@ enum Command {
     /// scored on a validation split two at a time; prints the Pareto front and writes the
     /// best network (with test vectors) and BEST.pareto.svg.
     Search(search::SearchArgs),
+    /// A model trained elsewhere into a weight file: ONNX (from PyTorch's torch.onnx.export
+    /// or tf2onnx) of a chain of dense layers, with test vectors from --data or drawn.
+    Import(convert::ImportArgs),
+    /// A weight file into another format: --onnx OUT.onnx (f32 models).
+    Export(convert::ExportArgs),
     /// Metrics of a model on a CSV file (nn-core's forward).
     Eval(EvalArgs),
     /// A model's outputs for every row of a CSV file.
@@ -279,6 +285,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Train(args) => train(args),
         Command::Cv(args) => cv(args),
         Command::Search(args) => search::search(args),
+        Command::Import(args) => convert::import(args),
+        Command::Export(args) => convert::export_onnx(args),
         Command::Eval(args) => eval(args),
         Command::Predict(args) => predict(args),
         Command::Inspect(args) => inspect(args),
@@ -526,7 +534,7 @@ pub(super) fn model_name(name: Option<&str>, out: &Path) -> String {
     })
 }
 
-fn print_metrics(label: &str, m: &Metrics) {
+pub(super) fn print_metrics(label: &str, m: &Metrics) {
     let mut line = format!(
         "{label:<10} samples {:>5}  loss {:.6}  mse {:.6}  mae {:.6}",
         m.samples, m.loss, m.mse, m.mae
@@ -538,7 +546,7 @@ fn print_metrics(label: &str, m: &Metrics) {
 }
 
 /// A checked weight file read from disk (f32 or int8), its layers and its normalization.
-struct LoadedModel {
+pub(super) struct LoadedModel {
     path: PathBuf,
     /// The model's name in the file.
     name: String,
@@ -597,7 +605,7 @@ impl LoadedModel {
     }
 }
 
-fn load_model(path: &Path) -> Result<LoadedModel, Error> {
+pub(super) fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, &e))?;
     let file = WeightFile::parse_exact(&bytes).map_err(|error| Error::weight_file(path, error))?;
     let scaling = file.normalization().map(|n| Scaling {
@@ -688,7 +696,7 @@ fn class_names(model: &LoadedModel) -> &[String] {
 }
 
 /// A data file's feature columns must be the model's inputs.
-fn check_feature_count(file: &Path, features: usize, inputs: usize) -> Result<(), Error> {
+pub(super) fn check_feature_count(file: &Path, features: usize, inputs: usize) -> Result<(), Error> {
     if features == inputs {
         Ok(())
     } else {

@@ -1,0 +1,214 @@
+//! `host-trainer import` (a model trained elsewhere into a weight file) and `host-trainer
+//! export` (a weight file into ONNX).
+
+use std::path::{Path, PathBuf};
+
+use nn_core::{LayerView, Loss};
+
+use super::{load_model, model_name, print_metrics, training_columns};
+use crate::data::{Dataset, Scaling, Table, Task};
+use crate::error::{DataError, Error};
+use crate::export::{self, Golden, ModelNames};
+use crate::metrics::evaluate;
+use crate::network::DynNetwork;
+use crate::output;
+use crate::rng::Rng;
+
+/// `import`: a model file from another framework and the weight file to write.
+#[derive(Debug, clap::Args)]
+pub(super) struct ImportArgs {
+    /// The model: ONNX (`.onnx`, as `torch.onnx.export` or tf2onnx write it). Its kind is told
+    /// by its content.
+    source: PathBuf,
+    /// The weight file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Model name stored in the file (default: the output file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// A CSV file of the model's inputs and target: its rows give the test vectors (across
+    /// the classes for a classifier), its column names are stored, and the model's metrics
+    /// on it are printed.
+    #[arg(long, requires = "target")]
+    data: Option<PathBuf>,
+    /// The target column of `--data`.
+    #[arg(long, requires = "data")]
+    target: Option<String>,
+    /// Test vectors stored in the file: rows of `--data`, else inputs drawn at random
+    /// (standard normal after the model's normalization), seeded.
+    #[arg(long, default_value_t = 8, value_parser = super::whole_number, allow_negative_numbers = true)]
+    vectors: usize,
+    /// Seed of the drawn test vectors.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// `export`: a weight file and the format to write it in.
+#[derive(Debug, clap::Args)]
+pub(super) struct ExportArgs {
+    /// The weight file (f32).
+    model: PathBuf,
+    /// Write it as an ONNX model (opset 13: Gemm and activation nodes, the normalization as
+    /// Sub and Mul), for onnxruntime and the usual viewers.
+    #[arg(long)]
+    onnx: PathBuf,
+}
+
+/// What a model file is, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceKind {
+    /// A zip archive: a Keras 3 `.keras` file.
+    KerasZip,
+    /// HDF5: a Keras 2 `.h5` file.
+    Hdf5,
+    /// A TensorFlow Lite flatbuffer (`TFL3` at byte 4).
+    TfLite,
+    /// Anything else is read as ONNX (protobuf has no magic number).
+    Onnx,
+}
+
+fn source_kind(bytes: &[u8]) -> SourceKind {
+    if bytes.starts_with(b"PK\x03\x04") {
+        SourceKind::KerasZip
+    } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        SourceKind::Hdf5
+    } else if bytes.get(4..8) == Some(b"TFL3") {
+        SourceKind::TfLite
+    } else {
+        SourceKind::Onnx
+    }
+}
+
+pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
+    let mut inputs = vec![args.source.as_path()];
+    inputs.extend(args.data.as_deref());
+    output::check(&inputs, &[&args.out])?;
+    let bytes = std::fs::read(&args.source).map_err(|e| DataError::io(&args.source, &e))?;
+    let refuse = |message: String| Error::Config(format!("{}: {message}", args.source.display()));
+    let imported = match source_kind(&bytes) {
+        SourceKind::Onnx => crate::onnx::import(&bytes).map_err(|e| refuse(e.0))?,
+        kind => {
+            let what = match kind {
+                SourceKind::KerasZip => "a Keras 3 model (.keras)",
+                SourceKind::Hdf5 => "a Keras 2 model (.h5)",
+                _ => "a TensorFlow Lite model (.tflite)",
+            };
+            return Err(refuse(format!(
+                "{what}: import reads ONNX so far; convert it first (tf2onnx: python -m tf2onnx.convert \
+                 --keras/--tflite ...), or export it from PyTorch with torch.onnx.export"
+            )));
+        }
+    };
+    let net = imported.net;
+    let name = model_name(args.name.as_deref(), &args.out);
+    let scaling = imported.scaling;
+    let (golden, names, data) = match (&args.data, &args.target) {
+        (Some(data), Some(target)) => {
+            let (raw, names) = read_for(&net, data, target)?;
+            if args.vectors > raw.len() {
+                eprintln!(
+                    "note: {} test vectors stored, not {}: {} has only {} rows",
+                    raw.len(),
+                    args.vectors,
+                    data.display(),
+                    raw.len()
+                );
+            }
+            let golden = Golden::from_samples(&net, scaling.as_ref(), &raw, args.vectors, args.seed);
+            (golden, Some(names), Some(raw))
+        }
+        _ => (
+            drawn_vectors(&net, scaling.as_ref(), args.vectors, args.seed),
+            None,
+            None,
+        ),
+    };
+    let file = export::encode_model(&net, &name, scaling.as_ref(), &golden, names.as_ref(), &args.out)?;
+    let file_len = file.len();
+    export::write_all_atomically(&[(args.out.clone(), file)])?;
+    println!(
+        "{} ({}{}) -> {} ({}, {} bytes, {} test vectors{})",
+        args.source.display(),
+        imported.producer,
+        if imported.name.is_empty() {
+            String::new()
+        } else {
+            format!(", graph {}", imported.name)
+        },
+        args.out.display(),
+        net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
+        file_len,
+        golden.inputs.len() / net.inputs().max(1),
+        if scaling.is_some() {
+            ", with the graph's input normalization"
+        } else {
+            ""
+        }
+    );
+    if let Some(mut raw) = data {
+        if let Some(s) = &scaling {
+            s.apply(&mut raw);
+        }
+        let loss = Task::default_loss(net.output_activation());
+        print_metrics("import", &evaluate(&net, &raw, loss));
+    }
+    Ok(())
+}
+
+/// The rows of `data` for `net`: the features are every column but `target` (as many as the
+/// network's inputs), the task from the output layer; and the names to store.
+fn read_for(net: &DynNetwork, data: &Path, target: &str) -> Result<(Dataset, ModelNames), Error> {
+    let table = Table::read_labelled_csv(data, target)?;
+    let target_column = table.column(target)?;
+    let columns = training_columns(&table, target_column, None)?;
+    super::check_feature_count(data, columns.len(), net.inputs())?;
+    let loss: Loss = Task::default_loss(net.output_activation());
+    let task = Task::for_loss(loss, net.outputs())?;
+    let raw = Dataset::from_columns(&table, &columns, target_column, task, &[])?;
+    let names = ModelNames::of(&raw, target);
+    Ok((raw, names))
+}
+
+/// `count` test vectors whose inputs are standard normal after `scaling` (raw inputs
+/// `z / scale + offset`), seeded, with nn-core's outputs for them.
+fn drawn_vectors(net: &DynNetwork, scaling: Option<&Scaling>, count: usize, seed: u64) -> Golden {
+    let mut rng = Rng::new(seed);
+    let mut predictor = crate::network::Predictor::new(net);
+    let mut golden = Golden::default();
+    for _ in 0..count {
+        let normalized: Vec<f32> = (0..net.inputs()).map(|_| rng.normal()).collect();
+        let raw: Vec<f32> = match scaling {
+            Some(s) => normalized
+                .iter()
+                .zip(s.offset.iter().zip(&s.scale))
+                .map(|(z, (offset, scale))| z / scale + offset)
+                .collect(),
+            None => normalized.clone(),
+        };
+        let mut x = raw.clone();
+        if let Some(s) = scaling {
+            s.apply_row(&mut x);
+        }
+        golden.inputs.extend_from_slice(&raw);
+        golden.outputs.extend_from_slice(predictor.predict(net, &x));
+    }
+    golden
+}
+
+pub(super) fn export_onnx(args: ExportArgs) -> Result<(), Error> {
+    output::check(&[&args.model], &[&args.onnx])?;
+    let model = load_model(&args.model)?;
+    let net = model.f32()?;
+    let bytes = crate::onnx::export(net, model.scaling.as_ref(), &model.name);
+    let len = bytes.len();
+    export::write_all_atomically(&[(args.onnx.clone(), bytes)])?;
+    println!(
+        "{} ({}) -> {} (ONNX opset {}, {} bytes)",
+        args.model.display(),
+        net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
+        args.onnx.display(),
+        crate::onnx::EXPORT_OPSET,
+        len
+    );
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! Models trained in PyTorch, exported to ONNX (`scripts/onnx-fixtures.py`), imported with
+//! `host-trainer import` and run by the unmodified firmware on both emulated cores, bit for
+//! bit with the host (the host's match with PyTorch is host-trainer's tests/onnx.rs).
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use clap::Parser;
+use host_trainer::cli::Cli;
+use integration_tests::{TARGETS, firmware, root, run_firmware, scratch};
+
+#[test]
+fn pytorch_models_run_on_the_board_with_no_source_edit() {
+    let dir = scratch("import");
+    let iris = root().join("data/iris.csv");
+    for (fixture, data) in [("torch_iris", Some(&iris)), ("torch_sine", None)] {
+        let source = root().join(format!("host-trainer/tests/fixtures/onnx/{fixture}.onnx"));
+        let out = dir.join(format!("{fixture}.nnw"));
+        let mut args = vec![
+            "host-trainer".to_owned(),
+            "import".into(),
+            source.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        if let Some(data) = data {
+            args.extend([
+                "--data".into(),
+                data.display().to_string(),
+                "--target".into(),
+                "label".into(),
+            ]);
+        }
+        host_trainer::cli::run(Cli::parse_from(args)).unwrap();
+        for target in TARGETS {
+            let run = run_firmware(&firmware(target), Some(&out));
+            assert_eq!(run.code, Some(0), "{target} {fixture}:\n{}", run.output);
+            assert_eq!(run.field("PARITY", "vectors"), "8", "{}", run.output);
+            assert_eq!(
+                run.field("PARITY", "mismatches"),
+                "0",
+                "{target} {fixture}:\n{}",
+                run.output
+            );
+            assert_eq!(run.field("BENCH", "path"), "generic");
+        }
+    }
+}
