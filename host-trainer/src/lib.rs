@@ -39,6 +39,7 @@ pub mod export;
 pub mod fastmath;
 pub mod gemm;
 pub mod gradient;
+pub mod imported;
 pub mod metrics;
 pub mod network;
 pub mod onnx;

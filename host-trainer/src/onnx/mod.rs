@@ -14,10 +14,12 @@ pub mod proto;
 
 use std::collections::HashMap;
 
-use nn_core::{Activation, LayerSpec, LayerView};
+use nn_core::{Activation, LayerView};
 use prost::Message;
 
 use crate::data::Scaling;
+use crate::imported::{Arithmetic, Chain, check_leaky_slope, transpose};
+pub use crate::imported::{ImportError, Imported};
 use crate::network::DynNetwork;
 use proto::{
     AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
@@ -32,24 +34,6 @@ const EXPORT_IR_VERSION: i64 = 7;
 
 /// Operator sets [`import`] reads.
 pub const IMPORT_OPSETS: std::ops::RangeInclusive<i64> = 9..=21;
-
-/// What an ONNX file could not be read as, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ImportError(pub String);
-
-/// A network read from ONNX, with the normalization its graph applies first.
-#[derive(Debug, Clone)]
-pub struct Imported {
-    /// The layers.
-    pub net: DynNetwork,
-    /// The input normalization, if the graph standardizes its input.
-    pub scaling: Option<Scaling>,
-    /// The graph's name (or the producer's), for the weight file's name.
-    pub name: String,
-    /// Which tool wrote it, e.g. `pytorch 2.15.0`.
-    pub producer: String,
-}
 
 /// The ONNX model of `net` (f32) with `scaling` applied first, named `name`.
 pub fn export(net: &DynNetwork, scaling: Option<&Scaling>, name: &str) -> Vec<u8> {
@@ -246,17 +230,6 @@ fn constant_of(tensor: &TensorProto) -> Result<Constant, ImportError> {
     Ok(Constant { dims, values })
 }
 
-/// A layer being read: its weights `[outputs][inputs]` and biases, waiting for an
-/// activation.
-struct Pending {
-    inputs: usize,
-    outputs: usize,
-    weights: Vec<f32>,
-    bias: Vec<f32>,
-    /// Read from a `MatMul`: its `Add` (the bias) may still follow.
-    awaits_bias: bool,
-}
-
 /// Reads an ONNX model of a chain of dense layers (see the module's documentation).
 ///
 /// # Errors
@@ -300,11 +273,8 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     };
     check_operators(graph)?;
     let features = features_of(input)?;
+    let mut chain = Chain::new(features);
     let mut current = input.name.clone();
-    let mut width = features;
-    let mut affine: Option<(Vec<f64>, Vec<f64>)> = None;
-    let mut layers: Vec<(LayerSpec, Vec<f32>, Vec<f32>)> = Vec::new();
-    let mut pending: Option<Pending> = None;
     for node in &graph.node {
         let at = || format!("node {} '{}'", node.op_type, node.name);
         let refuse = |what: String| ImportError(format!("{}: {what}", at()));
@@ -322,8 +292,7 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                 node.domain
             )));
         }
-        let takes_current = node.input.first() == Some(&current);
-        if !takes_current {
+        if node.input.first() != Some(&current) {
             return Err(refuse(format!(
                 "does not take the chain's value '{current}' as its first input: import reads one chain of \
                  layers (no branches, skips or shape computations)"
@@ -359,9 +328,9 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             .first()
             .cloned()
             .ok_or_else(|| refuse("no output".into()))?;
+        let width = chain.width();
         match node.op_type.as_str() {
             "Gemm" => {
-                finish(&mut layers, &mut pending, Activation::Identity);
                 let (alpha, beta) = (float_of(node, "alpha", 1.0), float_of(node, "beta", 1.0));
                 if int_of(node, "transA", 0) != 0 {
                     return Err(refuse(
@@ -384,31 +353,26 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                         "weights for {inputs} inputs, the chain has {width} values here"
                     )));
                 }
-                check_width(outputs).map_err(refuse)?;
                 let mut weights = if trans_b {
                     w.values.clone()
                 } else {
                     transpose(&w.values, inputs, outputs)
                 };
                 weights.iter_mut().for_each(|v| *v *= alpha);
-                let mut bias = vec![0.0; outputs];
-                if node.input.get(2).is_some_and(|n| !n.is_empty()) {
-                    let c = constant_input(2)?;
-                    bias = broadcast(c, outputs)
-                        .ok_or_else(|| refuse(format!("bias of shape {:?} for {outputs} outputs", c.dims)))?;
-                    bias.iter_mut().for_each(|v| *v *= beta);
-                }
-                pending = Some(Pending {
-                    inputs,
-                    outputs,
-                    weights,
-                    bias,
-                    awaits_bias: false,
-                });
-                width = outputs;
+                let bias = match node.input.get(2).filter(|n| !n.is_empty()) {
+                    Some(_) => {
+                        let c = constant_input(2)?;
+                        let mut bias = broadcast(c, outputs).ok_or_else(|| {
+                            refuse(format!("bias of shape {:?} for {outputs} outputs", c.dims))
+                        })?;
+                        bias.iter_mut().for_each(|v| *v *= beta);
+                        bias
+                    }
+                    None => vec![0.0; outputs],
+                };
+                chain.dense(outputs, weights, Some(bias)).map_err(refuse)?;
             }
             "MatMul" => {
-                finish(&mut layers, &mut pending, Activation::Identity);
                 let w = constant_input(1)?;
                 let [inputs, outputs] = w.dims.as_slice() else {
                     return Err(refuse(format!(
@@ -421,66 +385,35 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                         "weights for {inputs} inputs, the chain has {width} values here"
                     )));
                 }
-                check_width(*outputs).map_err(refuse)?;
-                pending = Some(Pending {
-                    inputs: *inputs,
-                    outputs: *outputs,
-                    weights: transpose(&w.values, *inputs, *outputs),
-                    bias: vec![0.0; *outputs],
-                    awaits_bias: true,
-                });
-                width = *outputs;
+                chain
+                    .dense(*outputs, transpose(&w.values, *inputs, *outputs), None)
+                    .map_err(refuse)?;
             }
-            "Add" if pending.as_ref().is_some_and(|p| p.awaits_bias) => {
+            "Add" if chain.awaits_bias() => {
                 let c = constant_input(1)?;
-                if let Some(p) = pending.as_mut() {
-                    p.bias = broadcast(c, p.outputs).ok_or_else(|| {
-                        refuse(format!("bias of shape {:?} for {} outputs", c.dims, p.outputs))
-                    })?;
-                    p.awaits_bias = false;
-                }
+                let bias = broadcast(c, width)
+                    .ok_or_else(|| refuse(format!("bias of shape {:?} for {width} outputs", c.dims)))?;
+                chain.bias(bias).map_err(refuse)?;
             }
             op @ ("Sub" | "Div" | "Mul" | "Add") => {
-                if !layers.is_empty() || pending.is_some() {
-                    return Err(refuse(format!(
-                        "{op} by a constant after the first layer: import reads element-wise arithmetic only \
-                         before it (the input's normalization)"
-                    )));
-                }
                 let c = constant_input(1)?;
                 let c = broadcast(c, width).ok_or_else(|| {
                     refuse(format!("a constant of shape {:?} for {width} features", c.dims))
                 })?;
-                // x' = a·x + b per feature, composed in f64 (so `Sub c` then `Mul d`, as
-                // `export` writes, comes back as offset c and scale d exactly).
-                let (a, b) = affine.get_or_insert_with(|| (vec![1.0; width], vec![0.0; width]));
-                for ((a, b), &c) in a.iter_mut().zip(b.iter_mut()).zip(&c) {
-                    let c = f64::from(c);
-                    match op {
-                        "Sub" => *b -= c,
-                        "Add" => *b += c,
-                        "Mul" => {
-                            *a *= c;
-                            *b *= c;
-                        }
-                        _ => {
-                            *a /= c;
-                            *b /= c;
-                        }
-                    }
-                }
+                let op = match op {
+                    "Sub" => Arithmetic::Sub,
+                    "Add" => Arithmetic::Add,
+                    "Mul" => Arithmetic::Mul,
+                    _ => Arithmetic::Div,
+                };
+                chain.normalize(op, &c).map_err(refuse)?;
             }
             op @ ("Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "Softmax") => {
                 let activation = match op {
                     "Relu" => Activation::Relu,
                     "LeakyRelu" => {
                         let alpha = float_of(node, "alpha", 0.01);
-                        if alpha != nn_core::activation::LEAKY_RELU_SLOPE {
-                            return Err(refuse(format!(
-                                "slope {alpha}: nn-core's leaky ReLU has slope {}",
-                                nn_core::activation::LEAKY_RELU_SLOPE
-                            )));
-                        }
+                        check_leaky_slope(alpha).map_err(refuse)?;
                         Activation::LeakyRelu
                     }
                     "Sigmoid" => Activation::Sigmoid,
@@ -495,12 +428,7 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                         Activation::Softmax
                     }
                 };
-                if pending.is_none() {
-                    return Err(refuse(format!(
-                        "{op} not after a dense layer (Gemm, or MatMul and Add)"
-                    )));
-                }
-                finish(&mut layers, &mut pending, activation);
+                chain.activate(activation).map_err(refuse)?;
             }
             "Identity" | "Dropout" => {}
             "Flatten" => {
@@ -514,8 +442,7 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             "Reshape" => {
                 let shape = constant_input(1)?;
                 let keeps = match shape.values.as_slice() {
-                    [_, f] => *f as i64 == width as i64 || *f == -1.0,
-                    [f] => *f as i64 == width as i64 || *f == -1.0,
+                    [_, f] | [f] => *f as i64 == width as i64 || *f == -1.0,
                     _ => false,
                 };
                 if !keeps {
@@ -529,7 +456,6 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
         }
         current = output;
     }
-    finish(&mut layers, &mut pending, Activation::Identity);
     let last = graph.output.first().map(|o| o.name.as_str());
     if graph.output.len() != 1 || last != Some(current.as_str()) {
         return Err(ImportError(format!(
@@ -542,36 +468,15 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                 .join(", ")
         )));
     }
-    if layers.is_empty() {
-        return Err(ImportError(
-            "the graph has no dense layer (Gemm, or MatMul and Add)".into(),
-        ));
-    }
-    let specs: Vec<LayerSpec> = layers.iter().map(|(s, _, _)| *s).collect();
-    let mut net = DynNetwork::new(specs).map_err(|e| ImportError(e.to_string()))?;
-    let mut params = Vec::new();
-    for (_, w, b) in &layers {
-        params.extend_from_slice(w);
-        params.extend_from_slice(b);
-    }
-    if params.len() != net.params().len() {
-        return Err(ImportError("internal: parameter count".into()));
-    }
-    net.params_mut().copy_from_slice(&params);
-    let scaling = affine.map(|(a, b)| scaling_of(&a, &b)).transpose()?;
     let name = if graph.name.is_empty() {
         model.producer_name.clone()
     } else {
         graph.name.clone()
     };
-    Ok(Imported {
-        net,
-        scaling,
-        name,
-        producer: format!("{} {}", model.producer_name, model.producer_version)
-            .trim()
-            .to_owned(),
-    })
+    let producer = format!("{} {}", model.producer_name, model.producer_version)
+        .trim()
+        .to_owned();
+    chain.finish(name, producer)
 }
 
 /// The operators [`import`] reads.
@@ -637,34 +542,6 @@ fn check_operators(graph: &GraphProto) -> Result<(), ImportError> {
     }
 }
 
-/// Refuses a layer wider than a weight file holds.
-fn check_width(units: usize) -> Result<(), String> {
-    if units == 0 || units > usize::from(u16::MAX) {
-        Err(format!(
-            "a layer of {units} units (a weight file holds 1 to {} a layer)",
-            u16::MAX
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Ends the pending layer with `activation`, if there is one.
-fn finish(
-    layers: &mut Vec<(LayerSpec, Vec<f32>, Vec<f32>)>,
-    pending: &mut Option<Pending>,
-    activation: Activation,
-) {
-    if let Some(p) = pending.take() {
-        let spec = LayerSpec {
-            inputs: u16::try_from(p.inputs).unwrap_or(u16::MAX),
-            outputs: u16::try_from(p.outputs).unwrap_or(u16::MAX),
-            activation,
-        };
-        layers.push((spec, p.weights, p.bias));
-    }
-}
-
 fn attribute<'n>(node: &'n NodeProto, name: &str) -> Option<&'n AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)
 }
@@ -675,17 +552,6 @@ fn int_of(node: &NodeProto, name: &str, default: i64) -> i64 {
 
 fn float_of(node: &NodeProto, name: &str, default: f32) -> f32 {
     attribute(node, name).map_or(default, |a| a.f)
-}
-
-/// `values` of shape `[rows, cols]` as `[cols, rows]`.
-fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = values[r * cols + c];
-        }
-    }
-    out
 }
 
 /// `constant` as `n` values: `n` of them (any shape of that many, e.g. `[n]` or `[1, n]`), or
@@ -722,23 +588,4 @@ fn features_of(input: &ValueInfoProto) -> Result<usize, ImportError> {
         .ok()
         .filter(|&f| f > 0 && f <= usize::from(u16::MAX))
         .ok_or_else(bad)
-}
-
-/// The file's normalization `(x - offset) * scale` for `x' = a·x + b`.
-fn scaling_of(a: &[f64], b: &[f64]) -> Result<Scaling, ImportError> {
-    let mut scaling = Scaling {
-        offset: Vec::with_capacity(a.len()),
-        scale: Vec::with_capacity(a.len()),
-    };
-    for (i, (&a, &b)) in a.iter().zip(b).enumerate() {
-        let (offset, scale) = ((-b / a) as f32, a as f32);
-        if !(offset.is_finite() && scale.is_finite() && scale != 0.0) {
-            return Err(ImportError(format!(
-                "the input's arithmetic gives feature {i} the factor {a}: not a normalization a weight file can hold"
-            )));
-        }
-        scaling.offset.push(offset);
-        scaling.scale.push(scale);
-    }
-    Ok(scaling)
 }
