@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the ONNX fixtures host-trainer's import tests read (host-trainer/tests/fixtures/onnx/),
-made by the real frameworks, with each framework's own outputs on a few inputs.
+"""Writes the fixtures host-trainer's import tests read (host-trainer/tests/fixtures/onnx/ and
+keras/), made by the real frameworks, with each framework's own outputs on a few inputs.
 
 Run by hand (not in CI; CI reads the committed files and needs no Python), in the peers'
 virtual environment (../shared/peers/README.md, plus `pip install onnx onnxruntime onnxscript`):
@@ -14,6 +14,13 @@ It states the versions it used in host-trainer/tests/fixtures/onnx/versions.json
 - torch_conv.onnx, torch_skip.onnx: a Conv1d and a residual connection, to be refused.
 - hosttrainer_iris.onnx: host-trainer's own `export --onnx` of a model it trained, and
   onnxruntime's outputs for it.
+- keras/iris.keras and keras/iris.h5: Keras 3, Sequential: Input, Normalization (adapted),
+  Dense 16 relu, Dropout, Dense 3, Activation softmax; saved both ways.
+- keras/func.keras: Keras 3, Functional: Rescaling, Dense 8 tanh, Dense 8, LeakyReLU(0.01),
+  Dense 1 sigmoid, with layer names of its own (the weights file keys by class, not name).
+- keras/keras2.h5: Keras 2 (tf_keras), Sequential Dense 6 relu, Dense 2 softmax (if tf_keras
+  is installed).
+- keras/conv.keras, keras/branch.keras: a Conv1D and two branches, to be refused.
 Each *.json holds `inputs` (raw rows) and `outputs` (the framework's), and for the exports
 onnxruntime's outputs too.
 """
@@ -139,6 +146,71 @@ def host_trainer_iris(trainer):
     save("hosttrainer_iris", rows, outputs, {"onnxruntime": outputs.tolist()})
 
 
+KERAS = os.path.join(ROOT, "host-trainer", "tests", "fixtures", "keras")
+
+
+def keras_models():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    os.makedirs(KERAS, exist_ok=True)
+    x, y = iris()
+    rows = x[[0, 1, 50, 51, 100, 101, 149]]
+    keras.utils.set_random_seed(1)
+    norm = keras.layers.Normalization()
+    norm.adapt(x)
+    model = keras.Sequential([keras.Input((4,)), norm, keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.1), keras.layers.Dense(3), keras.layers.Activation("softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=60, verbose=0)
+    model.save(os.path.join(KERAS, "iris.keras"))
+    model.save(os.path.join(KERAS, "iris.h5"))
+    save_to(KERAS, "iris", rows, model.predict(rows, verbose=0))
+
+    inp = keras.Input((4,), name="measurements")
+    h = keras.layers.Rescaling(0.1, offset=-0.3, name="scaled")(inp)
+    h = keras.layers.Dense(8, activation="tanh", name="hidden")(h)
+    h = keras.layers.Dense(8, name="second")(h)
+    h = keras.layers.LeakyReLU(negative_slope=0.01, name="leaky")(h)
+    out = keras.layers.Dense(1, activation="sigmoid", name="is_virginica")(h)
+    func = keras.Model(inp, out, name="virginica")
+    func.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy")
+    func.fit(x, (y == 2).astype(np.float32), epochs=60, verbose=0)
+    func.save(os.path.join(KERAS, "func.keras"))
+    save_to(KERAS, "func", rows, func.predict(rows, verbose=0))
+
+    conv = keras.Sequential([keras.Input((8, 1)), keras.layers.Conv1D(2, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(1)])
+    conv.save(os.path.join(KERAS, "conv.keras"))
+    a = keras.Input((4,))
+    b1, b2 = keras.layers.Dense(3)(a), keras.layers.Dense(3)(a)
+    keras.Model(a, keras.layers.Add()([b1, b2])).save(os.path.join(KERAS, "branch.keras"))
+    return keras.__version__
+
+
+def keras2_model():
+    try:
+        import tf_keras
+    except ImportError:
+        print("tf_keras is not installed: no Keras 2 fixture written")
+        return None
+    x, y = iris()
+    tf_keras.utils.set_random_seed(2)
+    model = tf_keras.Sequential([tf_keras.layers.Dense(6, activation="relu", input_shape=(4,)),
+                                 tf_keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=tf_keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=60, verbose=0)
+    model.save(os.path.join(KERAS, "keras2.h5"))
+    rows = x[[0, 1, 50, 51, 100, 101, 149]]
+    save_to(KERAS, "keras2", rows, model.predict(rows, verbose=0))
+    return tf_keras.__version__
+
+
+def save_to(directory, name, x, outputs):
+    record = {"inputs": np.asarray(x).tolist(), "outputs": np.asarray(outputs, dtype=np.float32).tolist()}
+    with open(os.path.join(directory, name + ".json"), "w") as f:
+        json.dump(record, f, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host-trainer", default=os.path.join(ROOT, "target", "release", "host-trainer"))
@@ -148,7 +220,10 @@ def main():
     torch_sine()
     torch_refused()
     host_trainer_iris(args.host_trainer)
+    keras_version = keras_models()
+    tf_keras_version = keras2_model()
     versions = {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__,
+                "keras": keras_version, "tf_keras": tf_keras_version,
                 "numpy": np.__version__, "python": sys.version.split()[0]}
     with open(os.path.join(OUT, "versions.json"), "w") as f:
         json.dump(versions, f, indent=1)

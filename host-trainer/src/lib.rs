@@ -40,6 +40,7 @@ pub mod fastmath;
 pub mod gemm;
 pub mod gradient;
 pub mod imported;
+pub mod keras;
 pub mod metrics;
 pub mod network;
 pub mod onnx;

@@ -1400,7 +1400,7 @@ fn search_writes_the_best_network_within_the_budget() {
 /// `import` of a PyTorch ONNX model with `--data`: the file carries the data's column names
 /// and vectors from its rows, and the metrics are printed; without `--data`, drawn vectors.
 /// `export --onnx` of that file reads back to the same parameters; `export` refuses an int8
-/// file, and `import` a Keras file with what to do instead.
+/// file; `import` refuses a damaged Keras file and a TensorFlow Lite one, saying what it is.
 #[test]
 fn import_and_export_onnx() {
     let dir = workdir("onnx");
@@ -1425,7 +1425,7 @@ fn import_and_export_onnx() {
     let text = stdout(&out);
     assert!(text.contains("(4-16 relu-3 softmax, "), "{text}");
     assert!(
-        text.contains("6 test vectors, with the graph's input normalization)"),
+        text.contains("6 test vectors, with the model's input normalization)"),
         "{text}"
     );
     let accuracy: f64 = text
@@ -1477,10 +1477,19 @@ fn import_and_export_onnx() {
     let keras = host_trainer(&["import", "model.keras", "--out", "k.nnw"], &dir);
     assert_eq!(keras.status.code(), Some(1));
     assert!(
-        stderr(&keras).contains("a Keras 3 model (.keras): import reads ONNX so far"),
+        stderr(&keras).contains("model.keras: not a readable .keras archive"),
         "{}",
         stderr(&keras)
     );
+    std::fs::write(dir.join("model.tflite"), b"\x1c\0\0\0TFL3 and the rest").unwrap();
+    let tflite = host_trainer(&["import", "model.tflite", "--out", "t.nnw"], &dir);
+    assert_eq!(tflite.status.code(), Some(1));
+    assert!(
+        stderr(&tflite).contains("a TensorFlow Lite model (.tflite): import does not read these yet"),
+        "{}",
+        stderr(&tflite)
+    );
+    assert!(!dir.join("k.nnw").exists() && !dir.join("t.nnw").exists());
     let itself = host_trainer(&["export", "iris.nnw", "--onnx", "iris.nnw"], &dir);
     assert_eq!(itself.status.code(), Some(1), "an input is never an output");
     assert_eq!(std::fs::read(dir.join("iris.nnw")).unwrap(), bytes);

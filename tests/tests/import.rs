@@ -1,6 +1,7 @@
-//! Models trained in PyTorch, exported to ONNX (`scripts/onnx-fixtures.py`), imported with
-//! `host-trainer import` and run by the unmodified firmware on both emulated cores, bit for
-//! bit with the host (the host's match with PyTorch is host-trainer's tests/onnx.rs).
+//! Models trained in PyTorch (exported to ONNX) and in Keras (`.keras`, `.h5`), written by
+//! `scripts/onnx-fixtures.py`, imported with `host-trainer import` and run by the unmodified
+//! firmware on both emulated cores, bit for bit with the host (the host's match with the
+//! frameworks is host-trainer's tests/onnx.rs and tests/keras.rs).
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -9,12 +10,18 @@ use host_trainer::cli::Cli;
 use integration_tests::{TARGETS, firmware, root, run_firmware, scratch};
 
 #[test]
-fn pytorch_models_run_on_the_board_with_no_source_edit() {
+fn pytorch_and_keras_models_run_on_the_board_with_no_source_edit() {
     let dir = scratch("import");
     let iris = root().join("data/iris.csv");
-    for (fixture, data) in [("torch_iris", Some(&iris)), ("torch_sine", None)] {
-        let source = root().join(format!("host-trainer/tests/fixtures/onnx/{fixture}.onnx"));
-        let out = dir.join(format!("{fixture}.nnw"));
+    for (fixture, data) in [
+        ("onnx/torch_iris.onnx", Some(&iris)),
+        ("onnx/torch_sine.onnx", None),
+        ("keras/iris.keras", Some(&iris)),
+        ("keras/func.keras", None),
+        ("keras/keras2.h5", Some(&iris)),
+    ] {
+        let source = root().join("host-trainer/tests/fixtures").join(fixture);
+        let out = dir.join(format!("{}.nnw", fixture.replace(['/', '.'], "-")));
         let mut args = vec![
             "host-trainer".to_owned(),
             "import".into(),

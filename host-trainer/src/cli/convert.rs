@@ -17,8 +17,8 @@ use crate::rng::Rng;
 /// `import`: a model file from another framework and the weight file to write.
 #[derive(Debug, clap::Args)]
 pub(super) struct ImportArgs {
-    /// The model: ONNX (`.onnx`, as `torch.onnx.export` or tf2onnx write it). Its kind is told
-    /// by its content.
+    /// The model: Keras 3 (`.keras`), legacy Keras (`.h5`) or ONNX (`.onnx`, as
+    /// `torch.onnx.export` or tf2onnx write it). Its kind is told by its content.
     source: PathBuf,
     /// The weight file to write.
     #[arg(long)]
@@ -86,19 +86,18 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
     let bytes = std::fs::read(&args.source).map_err(|e| DataError::io(&args.source, &e))?;
     let refuse = |message: String| Error::Config(format!("{}: {message}", args.source.display()));
     let imported = match source_kind(&bytes) {
-        SourceKind::Onnx => crate::onnx::import(&bytes).map_err(|e| refuse(e.0))?,
-        kind => {
-            let what = match kind {
-                SourceKind::KerasZip => "a Keras 3 model (.keras)",
-                SourceKind::Hdf5 => "a Keras 2 model (.h5)",
-                _ => "a TensorFlow Lite model (.tflite)",
-            };
-            return Err(refuse(format!(
-                "{what}: import reads ONNX so far; convert it first (tf2onnx: python -m tf2onnx.convert \
-                 --keras/--tflite ...), or export it from PyTorch with torch.onnx.export"
-            )));
+        SourceKind::Onnx => crate::onnx::import(&bytes),
+        SourceKind::KerasZip => crate::keras::import_keras(&bytes),
+        SourceKind::Hdf5 => crate::keras::import_h5(&bytes),
+        SourceKind::TfLite => {
+            return Err(refuse(
+                "a TensorFlow Lite model (.tflite): import does not read these yet; import the Keras model it \
+                 was converted from, or its ONNX (python -m tf2onnx.convert --tflite ...)"
+                    .into(),
+            ));
         }
-    };
+    }
+    .map_err(|e| refuse(e.0))?;
     let net = imported.net;
     let name = model_name(args.name.as_deref(), &args.out);
     let scaling = imported.scaling;
@@ -133,14 +132,14 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
         if imported.name.is_empty() {
             String::new()
         } else {
-            format!(", graph {}", imported.name)
+            format!(", model '{}'", imported.name)
         },
         args.out.display(),
         net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
         file_len,
         golden.inputs.len() / net.inputs().max(1),
         if scaling.is_some() {
-            ", with the graph's input normalization"
+            ", with the model's input normalization"
         } else {
             ""
         }
