@@ -21,6 +21,9 @@ It states the versions it used in host-trainer/tests/fixtures/onnx/versions.json
 - keras/keras2.h5: Keras 2 (tf_keras), Sequential Dense 6 relu, Dense 2 softmax (if tf_keras
   is installed).
 - keras/conv.keras, keras/branch.keras: a Conv1D and two branches, to be refused.
+- tflite/iris_f32.tflite and tflite/iris_int8.tflite: keras/iris.keras through the TFLite
+  converter, f32, and int8 (full integer, representative data set, int8 input and output),
+  with the TFLite interpreter's outputs.
 Each *.json holds `inputs` (raw rows) and `outputs` (the framework's), and for the exports
 onnxruntime's outputs too.
 """
@@ -184,7 +187,34 @@ def keras_models():
     a = keras.Input((4,))
     b1, b2 = keras.layers.Dense(3)(a), keras.layers.Dense(3)(a)
     keras.Model(a, keras.layers.Add()([b1, b2])).save(os.path.join(KERAS, "branch.keras"))
+    tflite_models(model, x, rows)
     return keras.__version__
+
+
+def tflite_models(model, x, rows):
+    import tensorflow as tf
+    directory = os.path.join(ROOT, "host-trainer", "tests", "fixtures", "tflite")
+    os.makedirs(directory, exist_ok=True)
+    f32 = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    path = os.path.join(directory, "iris_f32.tflite")
+    with open(path, "wb") as f:
+        f.write(f32)
+    interpreter = tf.lite.Interpreter(model_path=path)
+    interpreter.allocate_tensors()
+    outputs = []
+    for row in rows:
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], row[None, :])
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0])
+    save_to(directory, "iris_f32", rows, outputs)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with open(os.path.join(directory, "iris_int8.tflite"), "wb") as f:
+        f.write(converter.convert())
 
 
 def keras2_model():

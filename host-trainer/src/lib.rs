@@ -54,6 +54,7 @@ pub mod schedule;
 pub mod search;
 pub mod split;
 pub mod synth;
+pub mod tflite;
 pub mod train;
 
 pub use augment::Augment;

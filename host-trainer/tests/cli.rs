@@ -1400,7 +1400,7 @@ fn search_writes_the_best_network_within_the_budget() {
 /// `import` of a PyTorch ONNX model with `--data`: the file carries the data's column names
 /// and vectors from its rows, and the metrics are printed; without `--data`, drawn vectors.
 /// `export --onnx` of that file reads back to the same parameters; `export` refuses an int8
-/// file; `import` refuses a damaged Keras file and a TensorFlow Lite one, saying what it is.
+/// file; `import` refuses a damaged Keras or TensorFlow Lite file, saying which it took it for.
 #[test]
 fn import_and_export_onnx() {
     let dir = workdir("onnx");
@@ -1485,7 +1485,7 @@ fn import_and_export_onnx() {
     let tflite = host_trainer(&["import", "model.tflite", "--out", "t.nnw"], &dir);
     assert_eq!(tflite.status.code(), Some(1));
     assert!(
-        stderr(&tflite).contains("a TensorFlow Lite model (.tflite): import does not read these yet"),
+        stderr(&tflite).contains("model.tflite: not a readable TensorFlow Lite file"),
         "{}",
         stderr(&tflite)
     );

@@ -1,4 +1,5 @@
-//! Models trained in PyTorch (exported to ONNX) and in Keras (`.keras`, `.h5`), written by
+//! Models trained in PyTorch (exported to ONNX) and in Keras (`.keras`, `.h5`, and through
+//! the TFLite converter `.tflite`), written by
 //! `scripts/onnx-fixtures.py`, imported with `host-trainer import` and run by the unmodified
 //! firmware on both emulated cores, bit for bit with the host (the host's match with the
 //! frameworks is host-trainer's tests/onnx.rs and tests/keras.rs).
@@ -10,7 +11,7 @@ use host_trainer::cli::Cli;
 use integration_tests::{TARGETS, firmware, root, run_firmware, scratch};
 
 #[test]
-fn pytorch_and_keras_models_run_on_the_board_with_no_source_edit() {
+fn pytorch_keras_and_tflite_models_run_on_the_board_with_no_source_edit() {
     let dir = scratch("import");
     let iris = root().join("data/iris.csv");
     for (fixture, data) in [
@@ -19,6 +20,7 @@ fn pytorch_and_keras_models_run_on_the_board_with_no_source_edit() {
         ("keras/iris.keras", Some(&iris)),
         ("keras/func.keras", None),
         ("keras/keras2.h5", Some(&iris)),
+        ("tflite/iris_f32.tflite", Some(&iris)),
     ] {
         let source = root().join("host-trainer/tests/fixtures").join(fixture);
         let out = dir.join(format!("{}.nnw", fixture.replace(['/', '.'], "-")));

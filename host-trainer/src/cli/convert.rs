@@ -17,8 +17,9 @@ use crate::rng::Rng;
 /// `import`: a model file from another framework and the weight file to write.
 #[derive(Debug, clap::Args)]
 pub(super) struct ImportArgs {
-    /// The model: Keras 3 (`.keras`), legacy Keras (`.h5`) or ONNX (`.onnx`, as
-    /// `torch.onnx.export` or tf2onnx write it). Its kind is told by its content.
+    /// The model: Keras 3 (`.keras`), legacy Keras (`.h5`), TensorFlow Lite (`.tflite`, f32)
+    /// or ONNX (`.onnx`, as `torch.onnx.export` or tf2onnx write it). Its kind is told by its
+    /// content.
     source: PathBuf,
     /// The weight file to write.
     #[arg(long)]
@@ -89,13 +90,7 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
         SourceKind::Onnx => crate::onnx::import(&bytes),
         SourceKind::KerasZip => crate::keras::import_keras(&bytes),
         SourceKind::Hdf5 => crate::keras::import_h5(&bytes),
-        SourceKind::TfLite => {
-            return Err(refuse(
-                "a TensorFlow Lite model (.tflite): import does not read these yet; import the Keras model it \
-                 was converted from, or its ONNX (python -m tf2onnx.convert --tflite ...)"
-                    .into(),
-            ));
-        }
+        SourceKind::TfLite => crate::tflite::import(&bytes),
     }
     .map_err(|e| refuse(e.0))?;
     let net = imported.net;
