@@ -4,8 +4,12 @@
 //! ([`nn_core::quant`]), the output layer's sums dequantized and its activation applied in
 //! f32 (which keeps softmax, sigmoid and tanh outputs as accurate as the sums).
 //!
-//! Hidden layers may be linear or ReLU (ReLU is a clamp at the zero point); others are
-//! refused. A requantization multiplier `s_in · s_w / s_out` must be below 0.25 (see
+//! Hidden layers may be linear or ReLU (ReLU is a clamp at the zero point), or tanh or
+//! sigmoid as TensorFlow Lite quantizes them: the sums requantized to a pre-activation
+//! tensor covering their calibration range, then a table of the activation for each of its
+//! 256 values, into TFLite's fixed output tensors (sigmoid: scale 1/256, zero point -128;
+//! tanh: scale 1/128, zero point 0). Such files are format version 4. Leaky ReLU and
+//! softmax hidden layers are refused. A requantization multiplier `s_in · s_w / s_out` must be below 0.25 (see
 //! [`nn_core::quant::Requantizer`]): where a layer's would not be, its output scale is
 //! widened until it is (in practice multipliers are far smaller; nothing is lost).
 //!
@@ -13,7 +17,7 @@
 //! and writes as test vectors is what a board computes, bit for bit.
 
 use nn_core::quant::{MAX_REQUANTIZER, Requantizer};
-use nn_core::{Int8LayerParams, Int8Model, Int8Stage, LayerView, QuantParams};
+use nn_core::{Activation, Int8LayerParams, Int8Model, Int8Stage, LayerView, Lookup, QuantParams};
 
 use crate::data::Dataset;
 use crate::error::Error;
@@ -49,6 +53,9 @@ pub struct QLayer {
     pub output: QuantParams,
     /// Output layer: per channel `s_in · s_w[o]`. Empty for hidden layers.
     pub dequantize: Vec<f32>,
+    /// Hidden tanh or sigmoid layers: the pre-activation tensor the sums are requantized to,
+    /// and the activation's table.
+    pub lookup: Option<(QuantParams, [i8; 256])>,
 }
 
 /// An int8 network, owned.
@@ -67,15 +74,19 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
         return Err(Error::Config("quantization needs calibration samples".into()));
     }
     let count = net.layer_count();
-    // Ranges of the input and of every layer's output, with nn-core's forward, layer by layer.
+    // Ranges of the input and of every layer's output, with nn-core's forward, layer by layer,
+    // and of every layer's sums before its activation (`pre`).
     let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); count + 1];
+    let mut pre = vec![(f32::INFINITY, f32::NEG_INFINITY); count];
     for i in 0..calibration.len() {
         let mut x = calibration.x(i).to_vec();
         widen(&mut ranges[0], &x);
         for l in 0..count {
             let Some(layer) = net.layer(l) else { continue };
             let mut y = vec![0.0; usize::from(layer.spec.outputs)];
-            nn_core::dense::dense_layer(layer.weights, layer.bias, layer.spec.activation, &x, &mut y);
+            nn_core::dense::dense_layer(layer.weights, layer.bias, Activation::Identity, &x, &mut y);
+            widen(&mut pre[l], &y);
+            nn_core::activation::activate(layer.spec.activation, &mut y);
             widen(&mut ranges[l + 1], &y);
             x = y;
         }
@@ -87,8 +98,8 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
         let last = l + 1 == count;
         if !last && !nn_core::format::hidden_activation_supported(layer.spec.activation) {
             return Err(Error::Config(format!(
-                "int8: layer {l} is a hidden {} layer; int8 hidden layers are linear or relu \
-                 (the output layer may have any activation)",
+                "int8: layer {l} is a hidden {} layer; int8 hidden layers are linear, relu, tanh or \
+                 sigmoid (the output layer may have any activation)",
                 layer.spec.activation
             )));
         }
@@ -124,12 +135,17 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
             shift: 0,
             output: input,
             dequantize: vec![],
+            lookup: None,
         };
         if last {
             q.dequantize = q.weight_scales.iter().map(|&s| input.scale * s).collect();
         } else {
             let largest = q.weight_scales.iter().fold(0.0f32, |m, &s| m.max(s));
-            let mut output = covering(ranges[l + 1].0, ranges[l + 1].1);
+            let table = nn_core::format::hidden_uses_table(layer.spec.activation);
+            // The tensor the sums are requantized to: the output's, or for a table the
+            // pre-activation's.
+            let range = if table { pre[l] } else { ranges[l + 1] };
+            let mut output = covering(range.0, range.1);
             // Keep every multiplier below the Requantizer's bound (with a margin for rounding).
             let floor = (f64::from(input.scale) * f64::from(largest) / (MAX_REQUANTIZER * 0.99)) as f32;
             if output.scale < floor {
@@ -157,12 +173,49 @@ pub fn quantize(net: &DynNetwork, calibration: &Dataset) -> Result<QNetwork, Err
                         .ok_or_else(unfit)
                 })
                 .collect::<Result<_, _>>()?;
+            if table {
+                let out = table_output(layer.spec.activation);
+                q.lookup = Some((output, activation_table(layer.spec.activation, output, out)));
+                output = out;
+            }
             q.output = output;
             input = output;
         }
         layers.push(q);
     }
     Ok(QNetwork { layers })
+}
+
+/// The output tensor TensorFlow Lite gives an int8 activation of fixed range: sigmoid
+/// (0, 1) at scale 1/256 from -128, tanh (-1, 1) at scale 1/128 around 0.
+fn table_output(activation: Activation) -> QuantParams {
+    match activation {
+        Activation::Sigmoid => QuantParams {
+            scale: 1.0 / 256.0,
+            zero_point: -128,
+        },
+        _ => QuantParams {
+            scale: 1.0 / 128.0,
+            zero_point: 0,
+        },
+    }
+}
+
+/// The int8 table of `activation` from `input` to `output` (TFLite's `LUTPopulate`): entry
+/// `q + 128` holds `clamp(round(f(s_in · (q - zp_in)) / s_out) + zp_out)`, in f64.
+pub fn activation_table(activation: Activation, input: QuantParams, output: QuantParams) -> [i8; 256] {
+    let mut table = [0i8; 256];
+    for (i, entry) in table.iter_mut().enumerate() {
+        let q = i as i32 - 128;
+        let x = f64::from(input.scale) * f64::from(q - input.zero_point);
+        let y = match activation {
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            _ => x.tanh(),
+        };
+        let quantized = (y / f64::from(output.scale)).round() + f64::from(output.zero_point);
+        *entry = quantized.clamp(-128.0, 127.0) as i8;
+    }
+    table
 }
 
 fn widen(range: &mut (f32, f32), values: &[f32]) {
@@ -194,6 +247,10 @@ impl QNetwork {
                     multiplier: &q.multiplier,
                     shift: q.shift,
                     output: q.output,
+                    lookup: q
+                        .lookup
+                        .as_ref()
+                        .map(|(input, table)| Lookup { input: *input, table }),
                 }
             };
             // A DynNetwork that reached here has at most MAX_LAYERS layers.

@@ -591,7 +591,7 @@ fn quantize_writes_an_int8_file_and_reports_f32_against_int8() {
 
     // Refusals: exit 1, a message naming the problem, the output untouched.
     std::fs::write(dir.join("keep.nnw"), b"old").unwrap();
-    train("8:tanh,1:linear", "tanh.nnw");
+    train("8:softmax,1:linear", "softmax.nnw");
     std::fs::write(dir.join("bad.csv"), "x,y\n0.5,0.1\nnan,0.2\n").unwrap();
     let cases: [(&[&str], &str); 3] = [
         (
@@ -599,8 +599,8 @@ fn quantize_writes_an_int8_file_and_reports_f32_against_int8() {
             "holds an int8 model",
         ),
         (
-            &["--model", "tanh.nnw", "--calib", "sine.csv"],
-            "layer 0 is a hidden tanh layer",
+            &["--model", "softmax.nnw", "--calib", "sine.csv"],
+            "layer 0 is a hidden softmax layer; int8 hidden layers are linear, relu, tanh or sigmoid",
         ),
         (&["--model", "sine.nnw", "--calib", "bad.csv"], "bad.csv"),
     ];

@@ -89,3 +89,59 @@ fn the_report_counts_exactly() {
     let c = compare(&net, &qnet, &data);
     assert_eq!(c.accuracy_f32, 2.0 / 3.0);
 }
+
+/// The tutorial's 1-16 tanh-1 network and a sigmoid one quantize (format version 4): each
+/// hidden tanh or sigmoid layer gets TensorFlow Lite's fixed output tensor and a table that
+/// is the activation at every pre-activation value (checked against the formula here), and
+/// the int8 network stays close to the f32 one on sine.
+#[test]
+fn hidden_tanh_and_sigmoid_quantize_by_tables() {
+    let mut rng = Rng::new(9);
+    let mut train = Dataset::from_xy(&Synthetic::Sine.generate(600, 0.05, &mut rng));
+    let mut test = Dataset::from_xy(&Synthetic::Sine.generate(200, 0.0, &mut rng));
+    let scaling = Scaling::fit(Normalize::Standard, &train).unwrap();
+    scaling.apply(&mut train);
+    scaling.apply(&mut test);
+    for (spec, activation, output) in [
+        ("16:tanh,1:linear", nn_core::Activation::Tanh, (1.0 / 128.0, 0)),
+        (
+            "16:sigmoid,8:relu,1:linear",
+            nn_core::Activation::Sigmoid,
+            (1.0 / 256.0, -128),
+        ),
+    ] {
+        let mut net = DynNetwork::from_spec(1, spec).unwrap();
+        net.init(Init::GlorotUniform, &mut rng);
+        let config = TrainConfig {
+            epochs: 300,
+            optimizer: host_trainer::Optimizer::from_name("adam", Some(0.01)).unwrap(),
+            ..TrainConfig::new(Loss::MeanSquaredError)
+        };
+        fit(&mut net, &train, None, &config, &mut rng, &mut |_| {}).unwrap();
+        let qnet = quantize(&net, &train).unwrap();
+        let layer = &qnet.layers[0];
+        assert_eq!((layer.output.scale, layer.output.zero_point), output, "{spec}");
+        let (pre, table) = layer.lookup.as_ref().expect("a table for the first layer");
+        for q in -128i32..=127 {
+            let x = f64::from(pre.scale) * f64::from(q - pre.zero_point);
+            let y = if activation == nn_core::Activation::Tanh {
+                x.tanh()
+            } else {
+                1.0 / (1.0 + (-x).exp())
+            };
+            let want = ((y / f64::from(output.0)).round() + f64::from(output.1)).clamp(-128.0, 127.0) as i8;
+            assert_eq!(table[(q + 128) as usize], want, "{spec}: q {q}");
+        }
+        assert!(
+            qnet.layers[1].lookup.is_none(),
+            "no table for linear or ReLU layers"
+        );
+        let c = compare(&net, &qnet, &test);
+        println!(
+            "{spec}: MSE f32 {:.6}, int8 {:.6}, max diff {:.4}",
+            c.mse_f32, c.mse_int8, c.max_abs_diff
+        );
+        assert!(c.mse_int8 <= 2.0 * c.mse_f32 + 0.002, "{spec}: {c:?}");
+        assert!(c.max_abs_diff < 0.1, "{spec}: {c:?}");
+    }
+}

@@ -12,9 +12,9 @@
 use core::marker::PhantomData;
 
 use crate::activation::ActivationFn;
-use crate::format::{Int8LayerParams, Int8Stage, QuantParams, hidden_min};
+use crate::format::{Int8LayerParams, Int8Stage, Lookup, QuantParams};
 use crate::layer::{Dense, Layer, Vector};
-use crate::quant::{InputQuantizer, activate_output, dense_dequantized, dense_requantized};
+use crate::quant::{InputQuantizer, activate_output, dense_dequantized, hidden_layer};
 
 /// The int8 layers of a network but its last: int8 in, int8 out.
 pub trait Int8Forward {
@@ -50,6 +50,8 @@ pub struct Int8DenseRef<'a, const IN: usize, const OUT: usize, A> {
     pub shift: u8,
     /// The output tensor.
     pub output: QuantParams,
+    /// A tanh or sigmoid layer's table.
+    pub lookup: Option<Lookup<'a>>,
     activation: PhantomData<A>,
 }
 
@@ -72,6 +74,7 @@ impl<'a, const IN: usize, const OUT: usize, A> Int8DenseRef<'a, IN, OUT, A> {
             multiplier,
             shift,
             output,
+            lookup,
         } = params.stage
         else {
             return None;
@@ -82,6 +85,7 @@ impl<'a, const IN: usize, const OUT: usize, A> Int8DenseRef<'a, IN, OUT, A> {
             multiplier: multiplier.try_into().ok()?,
             shift,
             output,
+            lookup,
             activation: PhantomData,
         })
     }
@@ -117,14 +121,14 @@ impl<const IN: usize, const OUT: usize, A: ActivationFn> Int8Forward for Int8Den
     #[inline]
     fn forward(&self, x: &[i8; IN]) -> [i8; OUT] {
         let mut y = [0; OUT];
-        let zero_point = self.output.zero_point;
-        dense_requantized(
+        hidden_layer(
             self.weights.as_flattened(),
             self.bias,
             self.multiplier,
             self.shift,
-            zero_point,
-            hidden_min(A::KIND, zero_point),
+            A::KIND,
+            self.output,
+            self.lookup.as_ref(),
             x,
             &mut y,
         );

@@ -334,6 +334,43 @@ pub fn dense_requantized(
     });
 }
 
+/// A hidden int8 layer whole ([`crate::Int8Stage::Requantize`]): the sums requantized to
+/// the output tensor with its activation's clamp ([`crate::format::hidden_min`]), or, for a
+/// tanh or sigmoid layer, to its pre-activation tensor and then through its table.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the quantization spec has this many parameters
+pub fn hidden_layer(
+    weights: &[i8],
+    bias: &[i32],
+    multiplier: &[i32],
+    shift: u8,
+    activation: crate::Activation,
+    output: crate::format::QuantParams,
+    lookup: Option<&crate::format::Lookup<'_>>,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    match lookup {
+        Some(lookup) => {
+            dense_requantized(
+                weights,
+                bias,
+                multiplier,
+                shift,
+                lookup.input.zero_point,
+                -128,
+                x,
+                y,
+            );
+            lookup.apply(y);
+        }
+        None => {
+            let min = crate::format::hidden_min(activation, output.zero_point);
+            dense_requantized(weights, bias, multiplier, shift, output.zero_point, min, x, y);
+        }
+    }
+}
+
 /// The output int8 layer, dequantized: `y[o] = scale[o] · acc[o]` in f32, with `acc` as in
 /// [`dense_requantized`] and `scale[o] = s_in · s_w[o]`. The caller applies the activation.
 #[inline(always)]

@@ -28,7 +28,7 @@
 //! # Ok::<(), nn_core::Error>(())
 //! ```
 
-use crate::format::{Error, Int8Model, Int8Stage, ModelKind, WeightFile, hidden_min};
+use crate::format::{Error, Int8Model, Int8Stage, ModelKind, WeightFile};
 use crate::model::{Model, Path};
 use crate::quant;
 use crate::view::{LayerParams, LayerView, MAX_LAYERS, forward_layers};
@@ -133,17 +133,18 @@ impl Int8Model<'_> {
                 Int8Stage::Requantize {
                     multiplier,
                     shift,
-                    output: params,
+                    output,
+                    lookup,
                 } => {
-                    let min = hidden_min(layer.spec.activation, params.zero_point);
                     let y = next.get_mut(..outputs)?;
-                    quant::dense_requantized(
+                    quant::hidden_layer(
                         layer.weights,
                         layer.bias,
                         multiplier,
                         shift,
-                        params.zero_point,
-                        min,
+                        layer.spec.activation,
+                        output,
+                        lookup.as_ref(),
                         x,
                         y,
                     );

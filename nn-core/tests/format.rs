@@ -227,10 +227,10 @@ fn errors_say_what_is_wrong() {
         (
             {
                 let mut b = FIXTURE.to_vec();
-                b[4] = 4;
+                b[4] = 5;
                 b
             },
-            "format version 4, this build reads versions 1 to 3",
+            "format version 5, this build reads versions 1 to 4",
         ),
         (
             {

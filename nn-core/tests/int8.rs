@@ -85,6 +85,7 @@ impl Params {
                     multiplier: &self.multiplier[l],
                     shift: self.shift[l],
                     output: self.outputs[l],
+                    lookup: None,
                 }
             } else {
                 Int8Stage::Dequantize { scale: &self.scale }
@@ -367,7 +368,7 @@ fn malformed_quantization_values_are_refused_with_their_place() {
         (
             // Header: magic, version, name (1 + 9 bytes), kind, layer count, then 3, 5, activation.
             patch(19, &[4]),
-            "layer 0 is a hidden tanh layer: int8 hidden layers are linear or relu",
+            "layer 0 is a hidden tanh layer: int8 hidden layers are linear or relu, or tanh or sigmoid from format version 4",
         ),
     ];
     for (got, want) in cases {

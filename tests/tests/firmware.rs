@@ -501,3 +501,46 @@ fn files_beyond_the_capacity_or_the_region_are_refused_clearly() {
         );
     }
 }
+
+/// int8 hidden tanh and sigmoid layers (tables, format version 4): the tutorial's 1-16
+/// tanh-1 network and a sigmoid one, quantized, run on both cores bit for bit with the host,
+/// at a fixed cost on the Cortex-M4F.
+#[test]
+fn int8_tanh_and_sigmoid_tables_run_bit_for_bit_on_both_cores() {
+    let dir = scratch("int8-tables");
+    let data = Dataset::from_xy(&Synthetic::Sine.generate(300, 0.1, &mut Rng::new(3)));
+    let mut models = Vec::new();
+    for (name, layers) in [
+        ("tanh", "16:tanh,1:linear"),
+        ("sigmoid", "16:sigmoid,8:tanh,1:linear"),
+    ] {
+        let net = train_and_write(
+            &data,
+            layers,
+            Loss::MeanSquaredError,
+            30,
+            1,
+            4,
+            &dir.join(format!("{name}-f32.nnw")),
+        );
+        let path = dir.join(format!("{name}.nnw"));
+        quantize_and_write(&net, &data, 10, &path);
+        let bytes = std::fs::read(&path).expect("model");
+        assert_eq!(
+            nn_core::WeightFile::parse_exact(&bytes).expect("file").version(),
+            4
+        );
+        models.push((name, path));
+    }
+    for target in TARGETS {
+        let elf = firmware(target);
+        for (name, path) in &models {
+            let run = run_firmware(&elf, Some(path));
+            assert_parity(&run, target, name, "10");
+            assert_eq!(run.field("BENCH", "kind"), "int8");
+            if target.starts_with("thumbv7em") {
+                assert_eq!(run.field("BENCH", "spread"), "0", "{}", run.output);
+            }
+        }
+    }
+}

@@ -1,9 +1,11 @@
 //! Writing a network and its metadata as a weight file, into a caller's buffer.
 
-use super::int8::{Int8Model, Int8Stage, check_hidden, check_input, check_scales};
+use super::int8::{
+    Int8Model, Int8Stage, check_hidden, check_input, check_pre_activation, check_scales, hidden_uses_table,
+};
 use super::{
-    Error, Layout, Location, MAGIC, MAX_COLUMN_NAME_LEN, ModelKind, NAMES_FORMAT_VERSION, Name, Names,
-    Preamble, WireHeader,
+    Error, LOOKUP_FORMAT_VERSION, Layout, Location, MAGIC, MAX_COLUMN_NAME_LEN, ModelKind,
+    NAMES_FORMAT_VERSION, Name, Names, Preamble, WireHeader,
 };
 use super::{check_finite, check_layer_chain, crc32};
 use crate::view::{LayerList, LayerView};
@@ -66,7 +68,7 @@ impl serde::Serialize for NamesSpec<'_> {
 struct Prepared<'a> {
     header: WireHeader<'a>,
     layout: Layout,
-    kind: ModelKind,
+    preamble: Preamble,
 }
 
 /// The f32 file of `net`: its parameters checked, then the header.
@@ -87,7 +89,7 @@ fn prepare<'a>(net: &dyn LayerView, meta: &Metadata<'a>) -> Result<Prepared<'a>,
             index,
         })?;
     }
-    prepare_header(layers, ModelKind::F32, meta)
+    prepare_header(layers, ModelKind::F32, meta, false)
 }
 
 /// The int8 file of `model`: its slices' lengths and quantization values checked (as a
@@ -110,6 +112,7 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
                 multiplier,
                 shift,
                 output,
+                lookup,
             } if index < last => {
                 check_len("requantization multipliers", outputs, multiplier.len())?;
                 check_hidden(
@@ -119,6 +122,19 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
                     u32::from(shift),
                     output,
                 )?;
+                match lookup {
+                    Some(lookup) if hidden_uses_table(layer.spec.activation) => {
+                        check_pre_activation(index, lookup.input)?;
+                    }
+                    None if !hidden_uses_table(layer.spec.activation) => {}
+                    _ => {
+                        return Err(Error::MetadataShape {
+                            what: "int8 activation tables (one for each hidden tanh or sigmoid layer, none elsewhere)",
+                            expected: usize::from(hidden_uses_table(layer.spec.activation)),
+                            found: usize::from(lookup.is_some()),
+                        });
+                    }
+                }
             }
             Int8Stage::Dequantize { scale } if index == last => {
                 check_len("dequantization scales", outputs, scale.len())?;
@@ -133,7 +149,11 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
             }
         }
     }
-    prepare_header(layers, ModelKind::Int8, meta)
+    let tables = model
+        .layers
+        .iter()
+        .any(|l| matches!(l.stage, Int8Stage::Requantize { lookup: Some(_), .. }));
+    prepare_header(layers, ModelKind::Int8, meta, tables)
 }
 
 /// The header for `layers` of `kind` and `meta`, with the metadata checked.
@@ -141,6 +161,7 @@ fn prepare_header<'a>(
     layers: LayerList,
     kind: ModelKind,
     meta: &Metadata<'a>,
+    tables: bool,
 ) -> Result<Prepared<'a>, Error> {
     let name = Some(meta.name)
         .filter(|n| n.len() <= super::MAX_NAME_LEN)
@@ -190,27 +211,40 @@ fn prepare_header<'a>(
         test_vectors,
         names: Names::default(),
     };
-    let header_len = postcard::experimental::serialized_size(&preamble(kind, meta))
+    let preamble = preamble(kind, meta, tables);
+    let header_len = postcard::experimental::serialized_size(&preamble)
         .and_then(|a| Ok(a + postcard::experimental::serialized_size(&header)?))
         .and_then(|a| {
-            Ok(a + meta
-                .names
-                .map_or(Ok(0), |n| postcard::experimental::serialized_size(&n))?)
+            Ok(a + match (meta.names, preamble.version >= NAMES_FORMAT_VERSION) {
+                (Some(n), _) => postcard::experimental::serialized_size(&n)?,
+                // An empty names section: a count of 0.
+                (None, true) => 1,
+                (None, false) => 0,
+            })
         })
         .map_err(|_| Error::MalformedHeader {
             reason: "header does not encode",
         })?;
-    let layout = Layout::of(header_len, &header, kind, usize::MAX).map_err(|_| Error::MalformedHeader {
-        reason: "the file would be larger than memory",
+    let layout = Layout::of(header_len, &header, kind, preamble.version, usize::MAX).map_err(|_| {
+        Error::MalformedHeader {
+            reason: "the file would be larger than memory",
+        }
     })?;
-    Ok(Prepared { header, layout, kind })
+    Ok(Prepared {
+        header,
+        layout,
+        preamble,
+    })
 }
 
-/// The preamble: version 3 for a file with names, else the kind's own version.
-fn preamble(kind: ModelKind, meta: &Metadata<'_>) -> Preamble {
+/// The preamble: version 4 for an int8 file with activation tables, 3 for a file with
+/// names, else the kind's own version.
+fn preamble(kind: ModelKind, meta: &Metadata<'_>, tables: bool) -> Preamble {
     Preamble {
         magic: MAGIC,
-        version: if meta.names.is_some() {
+        version: if tables {
+            LOOKUP_FORMAT_VERSION
+        } else if meta.names.is_some() {
             NAMES_FORMAT_VERSION
         } else {
             kind.version()
@@ -307,9 +341,15 @@ pub fn encode_int8(model: &Int8Model<'_>, meta: &Metadata<'_>, out: &mut [u8]) -
                     multiplier,
                     shift,
                     output,
+                    lookup,
                 } => {
                     writer.write_i32(multiplier);
                     writer.write_i32(&[i32::from(shift)]);
+                    if let Some(lookup) = lookup {
+                        writer.write(&[lookup.input.scale]);
+                        writer.write_i32(&[lookup.input.zero_point]);
+                        writer.write_bytes_padded(bytemuck::cast_slice(lookup.table.as_slice()));
+                    }
                     writer.write(&[output.scale]);
                     writer.write_i32(&[output.zero_point]);
                 }
@@ -327,7 +367,11 @@ fn write_file(
     out: &mut [u8],
     params: impl FnOnce(&mut F32Writer<'_>),
 ) -> Result<usize, Error> {
-    let Prepared { header, layout, kind } = prepared;
+    let Prepared {
+        header,
+        layout,
+        preamble,
+    } = prepared;
     let vectors = usize::from(header.test_vectors);
     let total = layout.total();
     let available = out.len();
@@ -338,9 +382,7 @@ fn write_file(
     let header_error = |_| Error::MalformedHeader {
         reason: "header does not encode",
     };
-    let used = postcard::to_slice(&preamble(kind, meta), file)
-        .map_err(header_error)?
-        .len();
+    let used = postcard::to_slice(&preamble, file).map_err(header_error)?.len();
     let mut used = used
         + postcard::to_slice(&header, &mut file[used..])
             .map_err(header_error)?
@@ -349,6 +391,10 @@ fn write_file(
         used += postcard::to_slice(&names, &mut file[used..])
             .map_err(header_error)?
             .len();
+    } else if preamble.version >= NAMES_FORMAT_VERSION {
+        // No names: a count of 0.
+        file[used] = 0;
+        used += 1;
     }
     let mut writer = F32Writer {
         bytes: file,

@@ -71,6 +71,16 @@ pub enum Location {
         /// Layer index.
         layer: usize,
     },
+    /// The scale of hidden tanh or sigmoid layer `layer`'s pre-activation tensor.
+    PreActivationScale {
+        /// Layer index.
+        layer: usize,
+    },
+    /// The zero point of hidden tanh or sigmoid layer `layer`'s pre-activation tensor.
+    PreActivationZeroPoint {
+        /// Layer index.
+        layer: usize,
+    },
     /// The dequantization scale of output `channel` of the last layer `layer`.
     DequantizationScale {
         /// Layer index.
@@ -101,6 +111,10 @@ impl fmt::Display for Location {
             Location::Shift { layer } => write!(f, "the requantization shift of layer {layer}"),
             Location::OutputScale { layer } => write!(f, "the output scale of layer {layer}"),
             Location::OutputZeroPoint { layer } => write!(f, "the output zero point of layer {layer}"),
+            Location::PreActivationScale { layer } => write!(f, "the pre-activation scale of layer {layer}"),
+            Location::PreActivationZeroPoint { layer } => {
+                write!(f, "the pre-activation zero point of layer {layer}")
+            }
             Location::DequantizationScale { layer, channel } => {
                 write!(f, "dequantization scale {channel} of layer {layer}")
             }
@@ -322,7 +336,8 @@ pub enum Error {
         expected: super::ModelKind,
     },
     /// A hidden layer activation the int8 kind does not have (hidden layers are linear or
-    /// ReLU; the output layer may have any activation, applied in f32).
+    /// ReLU, and from format version 4 tanh or sigmoid by a table; the output layer may have
+    /// any activation, applied in f32).
     UnsupportedInt8Activation {
         /// Layer index.
         layer: usize,
@@ -462,7 +477,8 @@ impl fmt::Display for Error {
             ),
             Error::UnsupportedInt8Activation { layer, activation } => write!(
                 f,
-                "layer {layer} is a hidden {activation} layer: int8 hidden layers are linear or relu"
+                "layer {layer} is a hidden {activation} layer: int8 hidden layers are linear or relu, or tanh or sigmoid \
+                 from format version 4"
             ),
             Error::BufferTooSmall { needed, available } => {
                 write!(

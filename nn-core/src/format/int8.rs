@@ -6,6 +6,8 @@
 //! per layer i8 weights[out][in], zeros to a multiple of 4 bytes
 //!           i32 bias[out]                         (input zero point folded in)
 //!   hidden: i32 multiplier[out], u32 shift (one per layer),
+//!     tanh or sigmoid (version 4): f32 pre-activation scale, i32 its zero point,
+//!                                  i8 table[256] (the activation, input q + 128)
 //!           f32 output scale, i32 output zero point
 //!   last:   f32 dequantization scale[out]         (s_in · s_w[o])
 //! ```
@@ -36,10 +38,33 @@ impl QuantParams {
     }
 }
 
+/// A hidden tanh or sigmoid layer's activation as TensorFlow Lite applies it in int8: the
+/// sums requantized to the pre-activation tensor, then looked up in a table of the
+/// activation for each of its 256 values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lookup<'a> {
+    /// The pre-activation tensor the sums are requantized to (its zero point is the
+    /// requantization's).
+    pub input: QuantParams,
+    /// The activation's output for pre-activation value `q` at `table[q + 128]`.
+    pub table: &'a [i8; 256],
+}
+
+impl Lookup<'_> {
+    /// Applies the table to the pre-activation values `y` in place.
+    #[inline]
+    pub fn apply(&self, y: &mut [i8]) {
+        for v in y {
+            *v = self.table[(i32::from(*v) + 128) as usize & 0xFF];
+        }
+    }
+}
+
 /// What follows a layer's integer sums.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Int8Stage<'a> {
-    /// A hidden layer: requantized to int8 ([`quant::dense_requantized`]).
+    /// A hidden layer: requantized to int8 ([`quant::dense_requantized`]), through its
+    /// activation's table if it has one (tanh, sigmoid).
     Requantize {
         /// Per output: the requantization multiplier.
         multiplier: &'a [i32],
@@ -48,6 +73,8 @@ pub enum Int8Stage<'a> {
         shift: u8,
         /// The output tensor.
         output: QuantParams,
+        /// A tanh or sigmoid layer's table (format version 4).
+        lookup: Option<Lookup<'a>>,
     },
     /// The output layer: dequantized to f32 ([`quant::dense_dequantized`]), then its
     /// activation in f32.
@@ -84,7 +111,12 @@ impl Int8Model<'_> {
     pub fn parameter_bytes(&self) -> usize {
         let specs: heapless::Vec<LayerSpec, MAX_LAYERS> = self.layers.iter().map(|l| l.spec).collect();
         // An existing model's parameters fit in memory.
-        usize::try_from(super::params_bytes(ModelKind::Int8, &specs)).unwrap_or(usize::MAX)
+        usize::try_from(super::params_bytes(
+            ModelKind::Int8,
+            &specs,
+            super::FORMAT_VERSION,
+        ))
+        .unwrap_or(usize::MAX)
     }
 
     /// The widest input or output of any layer: the scratch length [`Int8Model::predict`] needs.
@@ -108,10 +140,22 @@ pub fn hidden_min(activation: Activation, zero_point: i32) -> i8 {
     }
 }
 
-/// Whether an int8 file may have `activation` on a hidden layer (applied as a clamp).
+/// Whether an int8 file may have `activation` on a hidden layer: linear and ReLU as a
+/// clamp, tanh and sigmoid by a table (format version 4).
 pub fn hidden_activation_supported(activation: Activation) -> bool {
-    matches!(activation, Activation::Identity | Activation::Relu)
+    matches!(
+        activation,
+        Activation::Identity | Activation::Relu | Activation::Tanh | Activation::Sigmoid
+    )
 }
+
+/// Whether an int8 hidden layer with `activation` applies it by a table ([`Lookup`]).
+pub fn hidden_uses_table(activation: Activation) -> bool {
+    matches!(activation, Activation::Tanh | Activation::Sigmoid)
+}
+
+/// Bytes a hidden layer's table adds: the pre-activation tensor and 256 values.
+const TABLE_BYTES: u64 = 8 + 256;
 
 const fn padded(n: usize) -> usize {
     n.next_multiple_of(4)
@@ -120,11 +164,19 @@ const fn padded(n: usize) -> usize {
 /// Bytes of the int8 parameter section before its layers: the input tensor.
 pub(crate) const INPUT_TENSOR_BYTES: u64 = 8;
 
-/// Bytes one layer takes in the int8 parameter section (the last layer has dequantization
-/// scales where the others have requantizers and an output tensor).
-pub(crate) fn layer_bytes(spec: &LayerSpec, last: bool) -> u64 {
+/// Whether a hidden layer of `spec` in a file of `version` has a table (tanh and sigmoid
+/// from version 4; in an older file such a layer is refused when checked).
+fn has_table(spec: &LayerSpec, version: u16) -> bool {
+    version >= super::LOOKUP_FORMAT_VERSION && hidden_uses_table(spec.activation)
+}
+
+/// Bytes one layer takes in the int8 parameter section of a file of `version` (the last
+/// layer has dequantization scales where the others have requantizers and an output
+/// tensor, and tanh and sigmoid layers their tables).
+pub(crate) fn layer_bytes(spec: &LayerSpec, last: bool, version: u16) -> u64 {
     let out = u64::from(spec.outputs);
-    let tail = if last { 4 * out } else { 4 * out + 12 };
+    let table = if has_table(spec, version) { TABLE_BYTES } else { 0 };
+    let tail = if last { 4 * out } else { 4 * out + 12 + table };
     (spec.weight_count() as u64).next_multiple_of(4) + 4 * out + tail
 }
 
@@ -168,6 +220,8 @@ enum RawStage<'a> {
         shift: [u8; 4],
         scale: [u8; 4],
         zero_point: [u8; 4],
+        /// Pre-activation scale, zero point and table (tanh, sigmoid).
+        table: Option<([u8; 4], [u8; 4], &'a [u8])>,
     },
     Dequantize {
         scale: &'a [u8],
@@ -180,6 +234,8 @@ enum RawStage<'a> {
 /// where collecting up to [`MAX_LAYERS`] of them and moving the collection cost 1 KB of
 /// flash in `memcpy` (measured).
 pub(crate) struct RawModel<'a> {
+    /// The file's format version (whether tanh and sigmoid layers have tables).
+    version: u16,
     input_scale: [u8; 4],
     input_zero_point: [u8; 4],
     /// The layers' sections, after the input tensor.
@@ -187,11 +243,12 @@ pub(crate) struct RawModel<'a> {
 }
 
 impl<'a> RawModel<'a> {
-    /// The section `params` (the int8 section for a file's layers), or `None` if it is too
-    /// short for the input tensor.
-    pub(crate) fn split(params: &'a [u8]) -> Option<RawModel<'a>> {
+    /// The section `params` (the int8 section for a file's layers) of a file of `version`,
+    /// or `None` if it is too short for the input tensor.
+    pub(crate) fn split(params: &'a [u8], version: u16) -> Option<RawModel<'a>> {
         let mut cursor = Cursor { bytes: params };
         Some(RawModel {
+            version,
             input_scale: cursor.word()?,
             input_zero_point: cursor.word()?,
             layers: cursor.bytes,
@@ -206,15 +263,17 @@ impl<'a> RawModel<'a> {
     {
         let mut cursor = Cursor { bytes: self.layers };
         let last = specs.len().saturating_sub(1);
+        let version = self.version;
         specs
             .iter()
             .enumerate()
-            .map(move |(index, &spec)| RawLayer::read(&mut cursor, spec, index == last))
+            .map(move |(index, &spec)| RawLayer::read(&mut cursor, spec, index == last, version))
     }
 
     /// Checks every quantization value: scales finite and positive, zero points in int8,
-    /// multipliers positive, shifts at most [`MAX_SHIFT`], hidden activations that int8 has.
-    /// [`Error::Truncated`] (with `len` the section's) if the section is short.
+    /// multipliers positive, shifts at most [`MAX_SHIFT`], hidden activations that int8 has
+    /// in a file of its version (tables from version 4). [`Error::Truncated`] (with `len` the
+    /// section's) if the section is short.
     pub(crate) fn check(&self, specs: &[LayerSpec]) -> Result<(), Error> {
         check_input(self.input())?;
         for (layer, raw) in self.layers(specs).enumerate() {
@@ -225,13 +284,26 @@ impl<'a> RawModel<'a> {
                     shift,
                     scale,
                     zero_point,
-                } => check_hidden(
-                    layer,
-                    raw.spec.activation,
-                    words_i32(multiplier),
-                    u32::from_le_bytes(*shift),
-                    quant_params(*scale, *zero_point),
-                )?,
+                    table,
+                } => {
+                    if hidden_uses_table(raw.spec.activation) && table.is_none() {
+                        // A tanh or sigmoid layer in a file older than version 4.
+                        return Err(Error::UnsupportedInt8Activation {
+                            layer,
+                            activation: raw.spec.activation,
+                        });
+                    }
+                    check_hidden(
+                        layer,
+                        raw.spec.activation,
+                        words_i32(multiplier),
+                        u32::from_le_bytes(*shift),
+                        quant_params(*scale, *zero_point),
+                    )?;
+                    if let Some((pre_scale, pre_zero_point, _)) = table {
+                        check_pre_activation(layer, quant_params(*pre_scale, *pre_zero_point))?;
+                    }
+                }
                 RawStage::Dequantize { scale } => check_scales(layer, super::F32Bytes(scale).iter())?,
             }
         }
@@ -265,11 +337,21 @@ impl<'a> RawModel<'a> {
                     shift,
                     scale,
                     zero_point,
+                    table,
                 } => Int8Stage::Requantize {
                     multiplier: aligned(multiplier)?,
                     // Checked to be at most MAX_SHIFT.
                     shift: u32::from_le_bytes(shift) as u8,
                     output: quant_params(scale, zero_point),
+                    lookup: match table {
+                        Some((pre_scale, pre_zero_point, table)) => Some(Lookup {
+                            input: quant_params(pre_scale, pre_zero_point),
+                            table: bytemuck::cast_slice::<u8, i8>(table)
+                                .try_into()
+                                .map_err(|_| self.truncated())?,
+                        }),
+                        None => None,
+                    },
                 },
                 RawStage::Dequantize { scale } => Int8Stage::Dequantize {
                     scale: aligned(scale)?,
@@ -296,7 +378,7 @@ impl<'a> RawModel<'a> {
 impl<'a> RawLayer<'a> {
     /// The parts of a layer of shape `spec` at the cursor (the last layer has dequantization
     /// scales, the others requantizers and an output tensor), or `None` if the bytes end.
-    fn read(cursor: &mut Cursor<'a>, spec: LayerSpec, last: bool) -> Option<RawLayer<'a>> {
+    fn read(cursor: &mut Cursor<'a>, spec: LayerSpec, last: bool, version: u16) -> Option<RawLayer<'a>> {
         let out = usize::from(spec.outputs);
         let weights = cursor.bytes_padded(spec.weight_count())?;
         let bias = cursor.words(out)?;
@@ -305,11 +387,19 @@ impl<'a> RawLayer<'a> {
                 scale: cursor.words(out)?,
             }
         } else {
+            let multiplier = cursor.words(out)?;
+            let shift = cursor.word()?;
+            let table = if has_table(&spec, version) {
+                Some((cursor.word()?, cursor.word()?, cursor.take(256)?))
+            } else {
+                None
+            };
             RawStage::Requantize {
-                multiplier: cursor.words(out)?,
-                shift: cursor.word()?,
+                multiplier,
+                shift,
                 scale: cursor.word()?,
                 zero_point: cursor.word()?,
+                table,
             }
         };
         Some(RawLayer {
@@ -363,6 +453,16 @@ pub(crate) fn check_hidden(
         output,
         Location::OutputScale { layer },
         Location::OutputZeroPoint { layer },
+    )
+}
+
+/// A tanh or sigmoid layer's pre-activation tensor: scale finite and positive, zero point
+/// an int8.
+pub(crate) fn check_pre_activation(layer: usize, tensor: QuantParams) -> Result<(), Error> {
+    check_tensor(
+        tensor,
+        Location::PreActivationScale { layer },
+        Location::PreActivationZeroPoint { layer },
     )
 }
 

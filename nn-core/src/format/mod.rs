@@ -32,7 +32,10 @@ pub use encode::{
     Metadata, NamesSpec, NormalizationParams, encode, encode_int8, encoded_len, encoded_len_int8,
 };
 pub use error::{Error, Location, NonFiniteValue};
-pub use int8::{Int8LayerParams, Int8Model, Int8Stage, QuantParams, hidden_activation_supported, hidden_min};
+pub use int8::{
+    Int8LayerParams, Int8Model, Int8Stage, Lookup, QuantParams, hidden_activation_supported, hidden_min,
+    hidden_uses_table,
+};
 
 use serde::Serialize;
 
@@ -41,9 +44,12 @@ use crate::view::{LayerList, LayerSpec};
 /// The first four bytes of every weight file.
 pub const MAGIC: [u8; 4] = *b"NNWF";
 /// The newest format version this build reads and writes (it reads every version from 1).
-/// Version 3 added the names of the input columns, the target and the classes; a file
-/// without names is still written as version 1 (f32) or 2 (int8), byte for byte as before.
-pub const FORMAT_VERSION: u16 = 3;
+/// Version 3 added the names of the input columns, the target and the classes; version 4
+/// int8 hidden tanh and sigmoid layers by tables ([`Lookup`]). A file without either is still
+/// written as version 1 (f32) or 2 (int8), byte for byte as before.
+pub const FORMAT_VERSION: u16 = 4;
+/// The first version whose int8 hidden layers may be tanh or sigmoid ([`Lookup`]).
+pub const LOOKUP_FORMAT_VERSION: u16 = 4;
 /// The first version whose header carries names ([`Names`]).
 pub const NAMES_FORMAT_VERSION: u16 = 3;
 /// Longest column or class name, in bytes.
@@ -242,13 +248,14 @@ struct Layout {
 }
 
 impl Layout {
-    /// The layout of a file of `kind` whose preamble and header take `header_len` bytes, if
+    /// The layout of a file of `kind` and `version` whose preamble and header take `header_len` bytes, if
     /// the file is at most `max_len` bytes long; else `Err` with the length it would have.
     /// Sizes are summed in `u64`: a header can ask for more than a 32-bit address space.
     fn of(
         header_len: usize,
         header: &WireHeader<'_>,
         kind: ModelKind,
+        version: u16,
         max_len: usize,
     ) -> Result<Layout, u64> {
         let layers = header.layers.as_slice();
@@ -256,7 +263,7 @@ impl Layout {
         let outputs = layers.last().map_or(0, |l| u64::from(l.outputs));
         let body = header_len.next_multiple_of(4) as u64;
         let params_start = body + if header.normalized { 8 * inputs } else { 0 };
-        let vectors_start = params_start + params_bytes(kind, layers);
+        let vectors_start = params_start + params_bytes(kind, layers, version);
         let crc_start = vectors_start + 4 * u64::from(header.test_vectors) * (inputs + outputs);
         let total = crc_start + 4;
         // Every offset is at most `total`, so at most `max_len`: the casts are exact.
@@ -276,9 +283,9 @@ impl Layout {
     }
 }
 
-/// Bytes of the parameter section of a file of `kind` with `layers` (in `u64`: a header can
-/// ask for more than a 32-bit address space).
-fn params_bytes(kind: ModelKind, layers: &[LayerSpec]) -> u64 {
+/// Bytes of the parameter section of a file of `kind` and `version` with `layers` (in
+/// `u64`: a header can ask for more than a 32-bit address space).
+fn params_bytes(kind: ModelKind, layers: &[LayerSpec], version: u16) -> u64 {
     let last = layers.len().saturating_sub(1);
     let start = match kind {
         ModelKind::F32 => 0,
@@ -287,7 +294,7 @@ fn params_bytes(kind: ModelKind, layers: &[LayerSpec]) -> u64 {
     layers.iter().enumerate().fold(start, |sum, (index, spec)| {
         sum + match kind {
             ModelKind::F32 => 4 * spec.param_count() as u64,
-            ModelKind::Int8 => int8::layer_bytes(spec, index == last),
+            ModelKind::Int8 => int8::layer_bytes(spec, index == last, version),
         }
     })
 }
@@ -395,11 +402,12 @@ impl<'a> WeightFile<'a> {
         // An unknown kind is reported after the CRC (a corrupt byte is more likely).
         let kind = ModelKind::from_byte(header.kind, version);
         let kind_or_f32 = *kind.as_ref().unwrap_or(&ModelKind::F32);
-        let layout =
-            Layout::of(header_len, header, kind_or_f32, bytes.len()).map_err(|total| Error::Truncated {
+        let layout = Layout::of(header_len, header, kind_or_f32, version, bytes.len()).map_err(|total| {
+            Error::Truncated {
                 len: bytes.len(),
                 needed: Some(usize::try_from(total).unwrap_or(usize::MAX)),
-            })?;
+            }
+        })?;
         let truncated = Error::Truncated {
             len: bytes.len(),
             needed: Some(layout.total()),
@@ -451,7 +459,7 @@ impl<'a> WeightFile<'a> {
         self.bytes
     }
 
-    /// The file's format version (1 or 2).
+    /// The file's format version (1 to [`FORMAT_VERSION`]).
     pub fn version(&self) -> u16 {
         self.version
     }
@@ -613,6 +621,7 @@ impl<'a> WeightFile<'a> {
         int8::RawModel::split(
             self.bytes
                 .get(self.layout.params_start..self.layout.vectors_start)?,
+            self.version,
         )
     }
 
