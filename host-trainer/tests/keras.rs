@@ -5,47 +5,14 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use host_trainer::imported::Imported;
+mod imports;
+
+use host_trainer::Rng;
 use host_trainer::keras;
-use host_trainer::{Predictor, Rng};
 use nn_core::LayerView;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/keras/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn run(imported: &Imported, raw: &[f32]) -> Vec<f32> {
-    let mut x = raw.to_vec();
-    if let Some(s) = &imported.scaling {
-        s.apply_row(&mut x);
-    }
-    Predictor::new(&imported.net).predict(&imported.net, &x).to_vec()
-}
-
-/// Keras' `predict` for the fixture's rows.
-fn keras_outputs(name: &str) -> Vec<(Vec<f32>, Vec<f32>)> {
-    let json: serde_json::Value = serde_json::from_slice(&fixture(name)).unwrap();
-    let rows = |v: &serde_json::Value| -> Vec<Vec<f32>> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-                    .collect()
-            })
-            .collect()
-    };
-    rows(&json["inputs"])
-        .into_iter()
-        .zip(rows(&json["outputs"]))
-        .collect()
+    imports::fixture(&format!("keras/{name}"))
 }
 
 #[test]
@@ -85,17 +52,7 @@ fn keras_models_compute_what_keras_computes() {
         assert_eq!(imported.net.layer_list().unwrap().to_string(), layers, "{file}");
         assert_eq!(imported.scaling.is_some(), normalized, "{file}");
         assert!(imported.producer.starts_with("keras "), "{}", imported.producer);
-        let rows = keras_outputs(outputs);
-        assert!(rows.len() >= 6);
-        for (x, want) in rows {
-            let got = run(&imported, &x);
-            for (g, w) in got.iter().zip(&want) {
-                assert!(
-                    (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
-                    "{file}: nn-core {g}, Keras {w}"
-                );
-            }
-        }
+        imports::assert_matches(&imported, &format!("keras/{outputs}"), "outputs");
     }
     // The .keras and .h5 saves of one model give the same network.
     let (a, b) = (

@@ -10,36 +10,15 @@ use host_trainer::onnx::proto::{
     AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto, attribute_type, data_type,
 };
-use host_trainer::onnx::{self, Imported};
-use host_trainer::{DynNetwork, Predictor, Rng, Scaling};
+mod imports;
+
+use host_trainer::onnx;
+use host_trainer::{DynNetwork, Rng, Scaling};
 use nn_core::{Init, LayerView};
 use prost::Message;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/onnx/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-/// nn-core's outputs for `raw` rows after the import's normalization.
-fn run(imported: &Imported, raw: &[f32]) -> Vec<f32> {
-    let mut x = raw.to_vec();
-    if let Some(s) = &imported.scaling {
-        s.apply_row(&mut x);
-    }
-    Predictor::new(&imported.net).predict(&imported.net, &x).to_vec()
-}
-
-fn assert_close(got: &[f32], want: &[f32], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (g, w) in got.iter().zip(want) {
-        assert!(
-            (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
-            "{what}: nn-core {g}, reference {w}"
-        );
-    }
+    imports::fixture(&format!("onnx/{name}"))
 }
 
 #[test]
@@ -80,25 +59,6 @@ fn an_export_imports_to_the_same_bits() {
     }
 }
 
-/// The committed outputs of a fixture: `inputs` rows and the reference `key`'s rows.
-fn reference(name: &str, key: &str) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-    let json: serde_json::Value = serde_json::from_slice(&fixture(name)).unwrap();
-    let rows = |v: &serde_json::Value| -> Vec<Vec<f32>> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-                    .collect()
-            })
-            .collect()
-    };
-    (rows(&json["inputs"]), rows(&json[key]))
-}
-
 #[test]
 fn pytorch_models_run_on_nn_core_as_in_pytorch() {
     // torch_iris: TorchScript exporter, opset 13, (x - mean) / std inside the model.
@@ -115,13 +75,9 @@ fn pytorch_models_run_on_nn_core_as_in_pytorch() {
         sine.net.layer_list().unwrap().to_string(),
         "1-16 relu-16 leaky_relu-1 tanh"
     );
-    for (model, name) in [(&iris, "torch_iris.json"), (&sine, "torch_sine.json")] {
+    for (model, name) in [(&iris, "onnx/torch_iris.json"), (&sine, "onnx/torch_sine.json")] {
         for key in ["outputs", "onnxruntime"] {
-            let (inputs, outputs) = reference(name, key);
-            assert!(inputs.len() >= 6);
-            for (x, y) in inputs.iter().zip(&outputs) {
-                assert_close(&run(model, x), y, &format!("{name} {key}"));
-            }
+            imports::assert_matches(model, name, key);
         }
     }
 }
@@ -129,10 +85,7 @@ fn pytorch_models_run_on_nn_core_as_in_pytorch() {
 #[test]
 fn onnxruntime_computes_what_nn_core_does_for_an_export() {
     let exported = onnx::import(&fixture("hosttrainer_iris.onnx")).unwrap();
-    let (inputs, outputs) = reference("hosttrainer_iris.json", "onnxruntime");
-    for (x, y) in inputs.iter().zip(&outputs) {
-        assert_close(&run(&exported, x), y, "onnxruntime on host-trainer's export");
-    }
+    imports::assert_matches(&exported, "onnx/hosttrainer_iris.json", "onnxruntime");
 }
 
 fn tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
@@ -256,7 +209,7 @@ fn matmul_add_float_data_and_arithmetic_normalization_are_read() {
     let sum: f64 = e.iter().sum();
     let g = 2.0 * (e[0] - e[1] + 0.5 * e[2]) / sum + 0.5 * 0.4;
     let y = 1.0 / (1.0 + (-g).exp());
-    let got = run(&imported, &[0.3, -0.7]);
+    let got = imports::run(&imported, &[0.3, -0.7]);
     assert!((f64::from(got[0]) - y).abs() < 1e-6, "{got:?} vs {y}");
 }
 

@@ -5,15 +5,13 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use host_trainer::{Predictor, Rng, tflite};
+mod imports;
+
+use host_trainer::{Rng, tflite};
 use nn_core::LayerView;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/tflite/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    imports::fixture(&format!("tflite/{name}"))
 }
 
 #[test]
@@ -23,42 +21,10 @@ fn an_f32_tflite_model_computes_what_the_interpreter_computes() {
         imported.net.layer_list().unwrap().to_string(),
         "4-16 relu-3 softmax"
     );
-    let scaling = imported
-        .scaling
-        .as_ref()
-        .expect("SUB and MUL before the first layer");
-    let json: serde_json::Value = serde_json::from_slice(&fixture("iris_f32.json")).unwrap();
-    let rows = |key: &str| -> Vec<Vec<f32>> {
-        json[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-                    .collect()
-            })
-            .collect()
-    };
-    let (inputs, outputs) = (rows("inputs"), rows("outputs"));
-    assert!(inputs.len() >= 6);
-    for (x, want) in inputs.iter().zip(&outputs) {
-        let mut x = x.clone();
-        scaling.apply_row(&mut x);
-        let got = Predictor::new(&imported.net).predict(&imported.net, &x).to_vec();
-        for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "nn-core {g}, TFLite {w}");
-        }
-    }
+    assert!(imported.scaling.is_some(), "SUB and MUL before the first layer");
+    imports::assert_matches(&imported, "tflite/iris_f32.json", "outputs");
     // The same network as the Keras model it was converted from.
-    let keras = std::fs::read(format!(
-        "{}/tests/fixtures/keras/iris.keras",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let keras = host_trainer::keras::import_keras(&keras).unwrap();
+    let keras = host_trainer::keras::import_keras(&imports::fixture("keras/iris.keras")).unwrap();
     assert_eq!(
         keras.net.params(),
         imported.net.params(),
