@@ -45,9 +45,9 @@ enum Command {
     /// scored on a validation split two at a time; prints the Pareto front and writes the
     /// best network (with test vectors) and BEST.pareto.svg.
     Search(search::SearchArgs),
-    /// A model trained elsewhere into a weight file: Keras (.keras, .h5) or ONNX (PyTorch's
-    /// torch.onnx.export, tf2onnx) of a chain of dense layers, with test vectors from --data
-    /// or drawn.
+    /// A model trained elsewhere into a weight file: Keras (.keras, .h5), TensorFlow Lite
+    /// (.tflite, f32) or ONNX (PyTorch's torch.onnx.export, tf2onnx) of a chain of dense
+    /// layers, with test vectors from --data or drawn.
     Import(convert::ImportArgs),
     /// A weight file into another format: --onnx OUT.onnx (f32 models).
     Export(convert::ExportArgs),
