@@ -84,10 +84,11 @@ pub const FEATURE_NAMES: [&str; FEATURES] = [
     "per softmax unit",
     "per softmax layer",
     "per multiply-add on ReLU outputs",
+    "per int8 table lookup",
 ];
 
 /// Number of terms of the instruction model.
-pub const FEATURES: usize = 19;
+pub const FEATURES: usize = 20;
 
 /// The instruction model's terms for a network of `specs` of `kind` on `core`: how often
 /// each loop of the run-time path's kernels runs. f32: blocks of four rows step eight
@@ -96,8 +97,9 @@ pub const FEATURES: usize = 19;
 /// extension, layers of 16 inputs or more sum four rows at a time in words of four inputs
 /// and a tail of `inputs % 4`, other rows one at a time likewise; hidden outputs are
 /// requantized (their ReLU or linear clamp is part of that), the output layer dequantized
-/// and its activation applied in f32. And in f32 the multiply-adds on a ReLU layer's
-/// outputs, which are often exactly 0: soft float (the Cortex-M0) is quicker then.
+/// and its activation applied in f32; a tanh or sigmoid hidden layer looks each output up
+/// in its table. And in f32 the multiply-adds on a ReLU layer's outputs, which are often
+/// exactly 0: soft float (the Cortex-M0) is quicker then.
 pub fn features(core: Core, kind: ModelKind, specs: &[LayerSpec]) -> [f64; FEATURES] {
     let mut f = [0.0; FEATURES];
     f[0] = 1.0;
@@ -121,6 +123,9 @@ pub fn features(core: Core, kind: ModelKind, specs: &[LayerSpec]) -> [f64; FEATU
             f[9] += outputs as f64;
         } else {
             f[8] += outputs as f64;
+        }
+        if kind == ModelKind::Int8 && index != last && nn_core::format::hidden_uses_table(spec.activation) {
+            f[19] += outputs as f64;
         }
         let after_relu = index > 0 && specs[index - 1].activation == Activation::Relu;
         if kind != ModelKind::Int8 && after_relu {

@@ -143,8 +143,8 @@ pub struct Candidate {
     pub index: usize,
     /// Its layers.
     pub specs: Vec<LayerSpec>,
-    /// The kinds to score it as (int8 only where every hidden layer is linear or ReLU: the
-    /// cost model has no int8 tables),
+    /// The kinds to score it as (int8 where every hidden layer is one int8 has: linear, ReLU,
+    /// tanh or sigmoid),
     /// each with its cost.
     pub kinds: Vec<(ModelKind, Cost)>,
 }
@@ -167,12 +167,9 @@ pub fn candidates(
     for (index, specs) in shapes.into_iter().enumerate() {
         let mut kinds = Vec::new();
         for &kind in &space.kinds {
-            // int8 hidden layers by clamp (linear, ReLU): the cost model was calibrated on
-            // those, not on tables (tanh, sigmoid).
-            let int8_able = specs[..specs.len() - 1].iter().all(|s| {
-                nn_core::format::hidden_activation_supported(s.activation)
-                    && !nn_core::format::hidden_uses_table(s.activation)
-            });
+            let int8_able = specs[..specs.len() - 1]
+                .iter()
+                .all(|s| nn_core::format::hidden_activation_supported(s.activation));
             if kind == ModelKind::Int8 && !int8_able {
                 continue;
             }

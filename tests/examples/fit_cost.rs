@@ -90,6 +90,23 @@ fn main() {
                 },
             };
             calibration.held_out = cost::held_out(&calibration, &held);
+            if let Some((specs, measured)) = held.iter().max_by(|a, b| {
+                let error = |(s, m): &&(Vec<LayerSpec>, u64)| {
+                    (calibration.instructions(s) as f64 - *m as f64).abs() / *m as f64
+                };
+                error(a).total_cmp(&error(b))
+            }) {
+                let list: Vec<String> = specs
+                    .iter()
+                    .map(|s| format!("{}:{}", s.outputs, s.activation))
+                    .collect();
+                eprintln!(
+                    "  worst held out: {}-{} predicted {} measured {measured}",
+                    specs.first().map_or(0, |s| s.inputs),
+                    list.join(","),
+                    calibration.instructions(specs)
+                );
+            }
             let h = calibration.held_out;
             let fitted = cost::held_out(&calibration, &fit);
             eprintln!(
