@@ -286,6 +286,17 @@ fn inbound_names(layer: &Value) -> Vec<String> {
     names
 }
 
+/// The name of a layer's `activation` setting: a string (`"relu"`), or a serialized
+/// function (`{"class_name": "function", "config": "relu"}`); `None` when it is absent, and
+/// `Some("")` (refused as unknown) when it is something else, e.g. a custom object.
+fn activation_name(value: &Value) -> Option<&str> {
+    match value {
+        Value::Null => None,
+        Value::String(name) => Some(name),
+        other => Some(other["config"].as_str().unwrap_or_default()),
+    }
+}
+
 /// The activation of a Keras activation name.
 fn activation_of(name: &str, layer: &str) -> Result<Activation, ImportError> {
     match name {
@@ -385,13 +396,13 @@ fn build(config: &Value, weights: &dyn Weights, producer: String) -> Result<Impo
                 chain
                     .dense(units, transpose(&kernel.1, inputs, units), Some(bias))
                     .map_err(refuse)?;
-                let activation = activation_of(c["activation"].as_str().unwrap_or("linear"), &at)?;
+                let activation = activation_of(activation_name(&c["activation"]).unwrap_or("linear"), &at)?;
                 if activation != Activation::Identity {
                     chain.activate(activation).map_err(refuse)?;
                 }
             }
             "Activation" => {
-                let activation = activation_of(c["activation"].as_str().unwrap_or_default(), &at)?;
+                let activation = activation_of(activation_name(&c["activation"]).unwrap_or_default(), &at)?;
                 chain.activate(activation).map_err(refuse)?;
             }
             "ReLU" => {
@@ -474,7 +485,24 @@ fn numbers(value: &Value) -> Option<Vec<f32>> {
 
 #[cfg(test)]
 mod tests {
-    use super::snake_case;
+    use super::{activation_name, snake_case};
+    use serde_json::json;
+
+    #[test]
+    fn activations_are_read_as_strings_or_serialized_functions_never_guessed() {
+        assert_eq!(activation_name(&json!("tanh")), Some("tanh"));
+        assert_eq!(
+            activation_name(&json!({"class_name": "function", "config": "relu"})),
+            Some("relu")
+        );
+        assert_eq!(activation_name(&json!(null)), None);
+        // A custom activation object is not taken for linear: its name is empty, refused.
+        assert_eq!(
+            activation_name(&json!({"class_name": "MyActivation", "config": {}})),
+            Some("")
+        );
+        assert!(super::activation_of("", "layer Dense 'd'").is_err());
+    }
 
     #[test]
     fn class_names_become_keras_keys() {
