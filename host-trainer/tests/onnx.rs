@@ -213,6 +213,66 @@ fn matmul_add_float_data_and_arithmetic_normalization_are_read() {
     assert!((f64::from(got[0]) - y).abs() < 1e-6, "{got:?} vs {y}");
 }
 
+/// A constant on the left of `Sub`, `Mul` and of a bias `Add`: `c - x`, `c · x`, `b + x W`.
+#[test]
+fn constants_on_the_left_are_read_too() {
+    let mut model = hand_made(13);
+    let graph = model.graph.as_mut().unwrap();
+    // x -> Sub(c, x) -> Mul(two, ·) -> Flatten -> MatMul -> Add(b1, ·) -> ...
+    graph.node[0] = node("Sub", &["one", "x"], "s0");
+    graph.node[1] = node("Mul", &["two", "s0"], "a");
+    graph.node[4] = node("Add", &["b1", "mm"], "z");
+    let imported = onnx::import(&model.encode_to_vec()).unwrap();
+    let s = imported.scaling.as_ref().unwrap();
+    // x' = 2·(c - x) = -2x + 2c: scale -2, offset c.
+    assert_eq!(s.scale, vec![-2.0, -2.0]);
+    assert_eq!(s.offset, vec![1.0, -1.0]);
+    assert_eq!(
+        &imported.net.params()[6..9],
+        &[0.1, 0.2, 0.3],
+        "the bias read from the left"
+    );
+    // Div by x (c / x) is not a normalization.
+    let mut model = hand_made(13);
+    model.graph.as_mut().unwrap().node[1] = node("Div", &["two", "m"], "a");
+    let message = onnx::import(&model.encode_to_vec()).unwrap_err().0;
+    assert!(
+        message.contains("node Div 'my_div': does not take the chain's value"),
+        "{message}"
+    );
+}
+
+/// More layers than a weight file holds: refused, saying so.
+#[test]
+fn a_chain_longer_than_a_file_holds_is_refused() {
+    let mut graph = GraphProto {
+        name: "deep".into(),
+        input: vec![value("x", 2)],
+        output: vec![value("l8", 2)],
+        ..GraphProto::default()
+    };
+    let mut current = "x".to_owned();
+    for l in 0..9 {
+        let (w, out) = (format!("w{l}"), format!("l{l}"));
+        graph.initializer.push(tensor(&w, &[2, 2], &[1.0, 0.0, 0.0, 1.0]));
+        graph.node.push(node("MatMul", &[&current, &w], &out));
+        current = out;
+    }
+    let model = ModelProto {
+        graph: Some(graph),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        ..ModelProto::default()
+    };
+    let message = onnx::import(&model.encode_to_vec()).unwrap_err().0;
+    assert!(
+        message.contains("the network has 9 layers, a weight file holds at most 8"),
+        "{message}"
+    );
+}
+
 #[test]
 fn what_is_not_a_dense_chain_is_refused_by_name() {
     let refused = |bytes: &[u8]| onnx::import(bytes).unwrap_err().0;

@@ -454,13 +454,13 @@ fn print_table(results: &[Evaluated], front: &[usize], best: usize, board: &Boar
         results.len()
     );
     println!(
-        "  {:<5} {:<34} {:>9} {:>12} {:>10} {:>9}",
+        "  {:<5} {:<40} {:>9} {:>12} {:>10} {:>9}",
         "kind", "layers", metric, "insns/inf", "flash B", "RAM B"
     );
     for &i in front {
         let r = &results[i];
         println!(
-            "{} {:<5} {:<34} {:>9.4} {:>12} {:>10} {:>9}",
+            "{} {:<5} {:<40} {:>9.4} {:>12} {:>10} {:>9}",
             if i == best { "*" } else { " " },
             r.kind.name(),
             layer_list(&r.specs),

@@ -6,9 +6,10 @@
 //! `torch.onnx.export`, tf2onnx and [`export`] write for such a network: `Gemm`, or
 //! `MatMul` then `Add`; `Relu`, `LeakyRelu` (slope 0.01, nn-core's), `Sigmoid`, `Tanh`,
 //! `Softmax` over the features; `Identity`/`Dropout`/`Flatten`/`Reshape` as no-ops on one sample's
-//! features, and `Sub`/`Div`/`Mul`/`Add` by constant vectors before the first layer as the
-//! file's normalization. Anything else is refused with the node, its name and what is
-//! supported. Importing what [`export`] wrote gives the same parameters bit for bit.
+//! features, and `Sub`/`Div`/`Mul`/`Add` by constant vectors before the first layer (the
+//! constant on either side of `Add`, `Mul` and `Sub`) as the file's normalization. Anything
+//! else is refused with the node, its name and what is supported. Importing what [`export`]
+//! wrote gives the same parameters bit for bit.
 
 pub mod proto;
 
@@ -292,18 +293,30 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                 node.domain
             )));
         }
-        if node.input.first() != Some(&current) {
-            return Err(refuse(format!(
-                "does not take the chain's value '{current}' as its first input: import reads one chain of \
-                 layers (no branches, skips or shape computations)"
-            )));
-        }
+        // The chain's value is the first input, or the second of an Add, Mul or Sub whose
+        // first is a constant (`c + x`, `c · x`, `c - x`).
+        let is_constant = |name: &String| constants.contains_key(name.as_str());
+        let at_chain = match node.input.iter().position(|n| *n == current) {
+            Some(0) => 0,
+            Some(1)
+                if matches!(node.op_type.as_str(), "Add" | "Mul" | "Sub")
+                    && node.input.first().is_some_and(is_constant) =>
+            {
+                1
+            }
+            _ => {
+                return Err(refuse(format!(
+                    "does not take the chain's value '{current}' as its first input: import reads one chain of \
+                     layers (no branches, skips or shape computations)"
+                )));
+            }
+        };
         let joined: Vec<&str> = node
             .input
             .iter()
-            .skip(1)
-            .filter(|n| !n.is_empty() && !constants.contains_key(n.as_str()))
-            .map(String::as_str)
+            .enumerate()
+            .filter(|&(i, n)| i != at_chain && !n.is_empty() && !is_constant(n))
+            .map(|(_, n)| n.as_str())
             .collect();
         if !joined.is_empty() {
             return Err(refuse(format!(
@@ -390,20 +403,25 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                     .map_err(refuse)?;
             }
             "Add" if chain.awaits_bias() => {
-                let c = constant_input(1)?;
+                let c = constant_input(1 - at_chain)?;
                 let bias = broadcast(c, width)
                     .ok_or_else(|| refuse(format!("bias of shape {:?} for {width} outputs", c.dims)))?;
                 chain.bias(bias).map_err(refuse)?;
             }
             op @ ("Sub" | "Div" | "Mul" | "Add") => {
-                let c = constant_input(1)?;
+                let c = constant_input(1 - at_chain)?;
                 let c = broadcast(c, width).ok_or_else(|| {
                     refuse(format!("a constant of shape {:?} for {width} features", c.dims))
                 })?;
-                let op = match op {
-                    "Sub" => Arithmetic::Sub,
-                    "Add" => Arithmetic::Add,
-                    "Mul" => Arithmetic::Mul,
+                let op = match (op, at_chain) {
+                    ("Sub", 0) => Arithmetic::Sub,
+                    ("Sub", _) => {
+                        // c - x = -x + c.
+                        chain.normalize(Arithmetic::Mul, &[-1.0]).map_err(refuse)?;
+                        Arithmetic::Add
+                    }
+                    ("Add", _) => Arithmetic::Add,
+                    ("Mul", _) => Arithmetic::Mul,
                     _ => Arithmetic::Div,
                 };
                 chain.normalize(op, &c).map_err(refuse)?;
