@@ -57,6 +57,12 @@ pub fn board(name: &str) -> Option<Board> {
     BOARDS.into_iter().find(|b| b.name == name)
 }
 
+/// RAM the run-time path's scratch takes for a network whose widest layer has `widest`
+/// units: two buffers of it, 4 bytes a unit (int8 scratch is f32-sized too).
+pub fn scratch_bytes(widest: usize) -> usize {
+    2 * widest * size_of::<f32>()
+}
+
 /// Whether a weight file fits a board, and by how much.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fit {
@@ -78,8 +84,8 @@ impl Fit {
         Fit {
             file_bytes: file.len(),
             widest,
-            scratch_bytes: 2 * widest * size_of::<f32>(),
-            reserved_scratch_bytes: 2 * board.run_time_capacity * size_of::<f32>(),
+            scratch_bytes: scratch_bytes(widest),
+            reserved_scratch_bytes: scratch_bytes(board.run_time_capacity),
         }
     }
 

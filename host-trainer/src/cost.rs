@@ -206,15 +206,11 @@ impl Cost {
     /// The cost of a network of `specs` whose weight file has `file_bytes`, on the core and
     /// of the kind of `calibration`.
     pub fn of(calibration: &Calibration, specs: &[LayerSpec], file_bytes: usize) -> Cost {
-        let widest = specs
-            .iter()
-            .flat_map(|s| [s.inputs, s.outputs])
-            .max()
-            .map_or(0, usize::from);
+        let widest = nn_core::view::widest_of(specs);
         Cost {
             instructions: calibration.instructions(specs),
             flash_bytes: file_bytes,
-            ram_bytes: 2 * widest * size_of::<f32>() + calibration.stack_bytes,
+            ram_bytes: crate::boards::scratch_bytes(widest) + calibration.stack_bytes,
         }
     }
 }

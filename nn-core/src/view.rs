@@ -62,12 +62,22 @@ impl LayerList {
     /// The widest input or output of any layer (0 with no layers): what a run-time path's
     /// buffers must hold.
     pub fn widest(&self) -> usize {
-        self.0
-            .iter()
-            .map(|l| usize::from(l.inputs.max(l.outputs)))
-            .max()
-            .unwrap_or(0)
+        widest_of(&self.0)
     }
+
+    /// The list of `layers`, `None` if there are more than [`MAX_LAYERS`].
+    pub fn of(layers: &[LayerSpec]) -> Option<LayerList> {
+        heapless::Vec::from_slice(layers).ok().map(LayerList)
+    }
+}
+
+/// The widest input or output of any of `layers` (0 with none).
+pub fn widest_of(layers: &[LayerSpec]) -> usize {
+    layers
+        .iter()
+        .map(|l| usize::from(l.inputs.max(l.outputs)))
+        .max()
+        .unwrap_or(0)
 }
 
 impl fmt::Display for LayerList {

@@ -105,10 +105,11 @@ pub fn write_files(
     for p in net.params_mut() {
         *p += (rng.uniform() - 0.5) * 0.5;
     }
-    let region = match core {
-        Core::CortexM4F => 256 * 1024,
-        Core::CortexM0 => 64 * 1024,
-    };
+    // The emulated board of `core`: the first board of that core (mps2-an386, microbit).
+    let region = host_trainer::boards::BOARDS
+        .iter()
+        .find(|b| b.core == core)
+        .map_or(0, |b| b.model_region_bytes);
     let mut files = Vec::new();
     let f32_path = dir.join(format!("{}-{index}-f32.nnw", core.name()));
     let vectors = Golden::from_samples(&net, None, &data, VECTORS, seed);

@@ -147,8 +147,7 @@ pub(super) fn search(args: SearchArgs) -> Result<(), Error> {
             "--output is one layer, UNITS:ACTIVATION (e.g. 10:softmax), not '{output_layer}'"
         )));
     };
-    let widest = usize::from(output.inputs.max(output.outputs));
-    if widest > board.run_time_capacity {
+    if nn_core::view::widest_of(&specs) > board.run_time_capacity {
         return Err(Error::Config(format!(
             "{}: the network's inputs ({}) and outputs ({}) must each fit the firmware's run-time path on {}, \
              at most {} units a layer (fewer columns, e.g. with --ignore, or a firmware built with a larger capacity)",
@@ -232,15 +231,8 @@ pub(super) fn search(args: SearchArgs) -> Result<(), Error> {
         candidates.truncate(trials);
     }
     if !quiet {
-        describe_plan(
-            &args,
-            &board,
-            &budget,
-            &calibrations,
-            shape_count,
-            planned,
-            &splits,
-        );
+        describe_plan(&args, &space, &board, &budget, shape_count, planned, &splits);
+        describe_calibrations(&calibrations);
         eprintln!("training: {}", options::describe_training(&config));
     }
     let training = Training {
@@ -392,9 +384,9 @@ fn describe_smallest(
 
 fn describe_plan(
     args: &SearchArgs,
+    space: &Space,
     board: &Board,
     budget: &Budget,
-    calibrations: &[&Calibration],
     shapes: usize,
     planned: usize,
     splits: &Splits,
@@ -406,6 +398,29 @@ fn describe_plan(
         board.core.name(),
         describe_budget(budget)
     );
+    eprintln!(
+        "{planned} of {shapes} networks (0 to {} hidden layers, {} to {} units, {}) fit; \
+         scoring on {} validation rows, {} training; at most {} s{}",
+        space.max_depth,
+        space.widths.first().copied().unwrap_or(0),
+        space.widths.last().copied().unwrap_or(0),
+        space
+            .activations
+            .iter()
+            .map(|a| a.name())
+            .collect::<Vec<_>>()
+            .join("/"),
+        splits.val.len(),
+        splits.train.len(),
+        args.time,
+        args.trials
+            .map(|t| format!(", at most {t} networks"))
+            .unwrap_or_default()
+    );
+}
+
+/// What the cost model's predictions are worth, kind by kind.
+fn describe_calibrations(calibrations: &[&Calibration]) {
     for c in calibrations {
         eprintln!(
             "  {} instructions predicted by the cost model (held-out shapes: mean error {:.1}%, {:.0}% within 10%, \
@@ -416,24 +431,13 @@ fn describe_plan(
             100.0 * c.held_out.max
         );
     }
-    eprintln!(
-        "{planned} of {shapes} networks (0 to {} hidden layers, 2 to {} units, relu/tanh/sigmoid) fit; \
-         scoring on {} validation rows, {} training; at most {} s{}",
-        args.max_depth,
-        board.run_time_capacity.min(128),
-        splits.val.len(),
-        splits.train.len(),
-        args.time,
-        args.trials
-            .map(|t| format!(", at most {t} networks"))
-            .unwrap_or_default()
-    );
 }
 
+/// `64-8 relu-10 softmax`, as every command prints a network.
 fn layer_list(specs: &[LayerSpec]) -> String {
-    let mut parts = vec![specs.first().map_or(0, |s| s.inputs).to_string()];
-    parts.extend(specs.iter().map(|s| format!("{}:{}", s.outputs, s.activation)));
-    parts.join(" ")
+    nn_core::LayerList::of(specs)
+        .map(|l| l.to_string())
+        .unwrap_or_default()
 }
 
 fn score_name(result: &Evaluated) -> &'static str {
