@@ -230,6 +230,8 @@ impl QNetwork {
     /// the file and what runs.
     pub fn model(&self) -> Int8Model<'_> {
         let mut model = Int8Model {
+            rules: nn_core::Int8Rules::NnCore,
+            input_tables: None,
             input: self.layers.first().map_or(
                 QuantParams {
                     scale: 1.0,

@@ -78,13 +78,14 @@ pub mod model;
 pub mod quant;
 pub mod runtime;
 pub mod store;
+pub mod tflm;
 pub mod view;
 
 pub use activation::{Activation, ActivationFn, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use format::{
-    Error, F32Bytes, FORMAT_VERSION, Int8LayerParams, Int8Model, Int8Stage, Lookup, MAGIC, Metadata,
-    ModelKind, Names, NamesSpec, Normalization, NormalizationParams, QuantParams, WeightFile, encode,
-    encode_int8, encoded_len, encoded_len_int8,
+    Error, F32Bytes, FORMAT_VERSION, Int8LayerParams, Int8Model, Int8Rules, Int8Stage, Lookup, MAGIC,
+    Metadata, ModelKind, Names, NamesSpec, Normalization, NormalizationParams, QuantParams, TflmActivation,
+    TflmStage, WeightFile, encode, encode_int8, encoded_len, encoded_len_int8,
 };
 pub use init::Init;
 pub use int8::{Int8DenseRef, Int8Finish, Int8Forward, Int8Layers, Int8Network, Int8OutputRef};

@@ -380,6 +380,34 @@ pub fn dense_dequantized(weights: &[i8], bias: &[i32], scale: &[f32], x: &[i8], 
     });
 }
 
+/// A layer of TensorFlow Lite Micro's arithmetic ([`crate::TflmStage`]), the int8 kernel of
+/// its `FULLY_CONNECTED`: `y[o] = clamp(zp + MultiplyByQuantizedMultiplier(acc[o],
+/// multiplier[o], shift[o]))` with `acc` as in [`dense_requantized`] and the activation's
+/// clamp (ReLU at the zero point), then a tanh or sigmoid table in place. A softmax is the
+/// caller's ([`crate::tflm::softmax`], from `y` into another buffer).
+#[inline(always)]
+pub fn tflm_dense(
+    weights: &[i8],
+    bias: &[i32],
+    stage: &crate::TflmStage<'_>,
+    activation: crate::Activation,
+    x: &[i8],
+    y: &mut [i8],
+) {
+    let zero_point = stage.sums.zero_point;
+    let min = crate::format::hidden_min(activation, zero_point);
+    let outputs = y.iter_mut().zip(stage.multiplier).zip(stage.shift);
+    layer_sums(weights, bias, x, outputs, |((y, &m), &s), acc| {
+        let out = crate::tflm::multiply_by_quantized_multiplier(acc, m, s).wrapping_add(zero_point);
+        *y = (out.clamp(-128, 127) as i8).max(min);
+    });
+    if let crate::TflmActivation::Table { table, .. } = stage.activation {
+        for v in y {
+            *v = table[(i32::from(*v) + 128) as usize & 0xFF];
+        }
+    }
+}
+
 /// The dot product in plain integer Rust, for every target.
 pub mod portable {
     /// `bias + Σ row[i] · x[i]` in wrapping int32, over the shorter of the two.

@@ -28,7 +28,7 @@
 //! # Ok::<(), nn_core::Error>(())
 //! ```
 
-use crate::format::{Error, Int8Model, Int8Stage, ModelKind, WeightFile};
+use crate::format::{Error, Int8Model, Int8Rules, Int8Stage, ModelKind, TflmActivation, WeightFile};
 use crate::model::{Model, Path};
 use crate::quant;
 use crate::view::{LayerParams, LayerView, MAX_LAYERS, forward_layers};
@@ -119,6 +119,9 @@ impl Int8Model<'_> {
         scratch_b: &mut [i8],
         output: &mut [f32],
     ) -> Option<()> {
+        if self.rules == Int8Rules::TfliteMicro {
+            return self.predict_tflm(input, scratch_a, scratch_b, output);
+        }
         let (mut current, mut next) = (scratch_a, scratch_b);
         let quantizer = self.input.input_quantizer();
         let first = self.layers.first()?;
@@ -156,9 +159,60 @@ impl Int8Model<'_> {
                     quant::activate_output(layer.spec.activation, y);
                     return Some(());
                 }
+                Int8Stage::Tflm(_) => return None,
             }
         }
         None
+    }
+
+    /// [`Int8Model::predict`] in TensorFlow Lite Micro's arithmetic: each input quantized as
+    /// TFLite's `QUANTIZE` ([`crate::tflm::quantize`]) and through its input table, every
+    /// layer's int8 kernels ([`quant::tflm_dense`], [`crate::tflm::softmax`]), the last
+    /// tensor dequantized (`(q - zero_point) · scale`).
+    fn predict_tflm(
+        &self,
+        input: &[f32],
+        scratch_a: &mut [i8],
+        scratch_b: &mut [i8],
+        output: &mut [f32],
+    ) -> Option<()> {
+        let (mut current, mut next) = (scratch_a, scratch_b);
+        let first = self.layers.first()?;
+        if input.len() != usize::from(first.spec.inputs) {
+            return None;
+        }
+        let q = current.get_mut(..input.len())?;
+        for (q, &x) in q.iter_mut().zip(input) {
+            *q = crate::tflm::quantize(x, self.input.scale, self.input.zero_point);
+        }
+        if let Some(tables) = self.input_tables {
+            for (table, q) in tables.chunks_exact(256).zip(q.iter_mut()) {
+                *q = table[(i32::from(*q) + 128) as usize & 0xFF];
+            }
+        }
+        let mut last_output = None;
+        for layer in &self.layers {
+            let Int8Stage::Tflm(stage) = layer.stage else {
+                return None;
+            };
+            let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
+            let x = current.get(..inputs)?;
+            let y = next.get_mut(..outputs)?;
+            quant::tflm_dense(layer.weights, layer.bias, &stage, layer.spec.activation, x, y);
+            match stage.activation {
+                // From the sums into the buffer the layer's input is done with.
+                TflmActivation::Softmax { params, .. } => {
+                    crate::tflm::softmax(y, &params, current.get_mut(..outputs)?);
+                }
+                _ => core::mem::swap(&mut current, &mut next),
+            }
+            last_output = Some((stage.output(), outputs));
+        }
+        let (tensor, outputs) = last_output?;
+        for (y, &q) in output.get_mut(..outputs)?.iter_mut().zip(current.get(..outputs)?) {
+            *y = (i32::from(q) - tensor.zero_point) as f32 * tensor.scale;
+        }
+        Some(())
     }
 }
 

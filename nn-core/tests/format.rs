@@ -227,10 +227,10 @@ fn errors_say_what_is_wrong() {
         (
             {
                 let mut b = FIXTURE.to_vec();
-                b[4] = 5;
+                b[4] = 6;
                 b
             },
-            "format version 5, this build reads versions 1 to 4",
+            "format version 6, this build reads versions 1 to 5",
         ),
         (
             {
@@ -247,7 +247,7 @@ fn errors_say_what_is_wrong() {
                 fix_crc(&mut b);
                 b
             },
-            "model kind 7 is not supported by this build (0 = f32, 1 = int8 from version 2)",
+            "model kind 7 is not supported by this build (0 = f32, 1 = int8 from version 2, 2 = TFLite Micro int8 from version 5)",
         ),
         (
             {
@@ -257,7 +257,7 @@ fn errors_say_what_is_wrong() {
                 fix_crc(&mut b);
                 b
             },
-            "model kind 1 is not supported by this build (0 = f32, 1 = int8 from version 2)",
+            "model kind 1 is not supported by this build (0 = f32, 1 = int8 from version 2, 2 = TFLite Micro int8 from version 5)",
         ),
         (
             {

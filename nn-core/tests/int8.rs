@@ -98,6 +98,8 @@ impl Params {
             });
         }
         Int8Model {
+            rules: nn_core::Int8Rules::NnCore,
+            input_tables: None,
             input: QuantParams {
                 scale: 0.02,
                 zero_point: -3,

@@ -1,13 +1,16 @@
 //! Writing a network and its metadata as a weight file, into a caller's buffer.
 
 use super::int8::{
-    Int8Model, Int8Stage, check_hidden, check_input, check_pre_activation, check_scales, hidden_uses_table,
+    Int8Model, Int8Rules, Int8Stage, TflmActivation, check_hidden, check_input, check_pre_activation,
+    check_scales, check_softmax, check_tensor, check_tflm_activation, check_tflm_requantizers,
+    hidden_uses_table,
 };
 use super::{
     Error, LOOKUP_FORMAT_VERSION, Layout, Location, MAGIC, MAX_COLUMN_NAME_LEN, ModelKind,
-    NAMES_FORMAT_VERSION, Name, Names, Preamble, WireHeader,
+    NAMES_FORMAT_VERSION, Name, Names, Preamble, TFLM_FORMAT_VERSION, WireHeader,
 };
 use super::{check_finite, check_layer_chain, crc32};
+use crate::Activation;
 use crate::view::{LayerList, LayerView};
 
 /// Per-feature input normalization to store: `x' = (x - offset) * scale`.
@@ -89,7 +92,7 @@ fn prepare<'a>(net: &dyn LayerView, meta: &Metadata<'a>) -> Result<Prepared<'a>,
             index,
         })?;
     }
-    prepare_header(layers, ModelKind::F32, meta, false)
+    prepare_header(layers, (ModelKind::F32, Int8Rules::NnCore), meta, false)
 }
 
 /// The int8 file of `model`: its slices' lengths and quantization values checked (as a
@@ -102,6 +105,9 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
     }
     check_layer_chain(layers.as_slice())?;
     check_input(model.input)?;
+    if model.rules == Int8Rules::TfliteMicro {
+        return prepare_tflm(model, meta, layers);
+    }
     let last = model.layers.len().saturating_sub(1);
     for (index, layer) in model.layers.iter().enumerate() {
         let outputs = usize::from(layer.spec.outputs);
@@ -153,16 +159,101 @@ fn prepare_int8<'a>(model: &Int8Model<'_>, meta: &Metadata<'a>) -> Result<Prepar
         .layers
         .iter()
         .any(|l| matches!(l.stage, Int8Stage::Requantize { lookup: Some(_), .. }));
-    prepare_header(layers, ModelKind::Int8, meta, tables)
+    if model.input_tables.is_some() {
+        return Err(Error::MetadataShape {
+            what: "int8 input tables (TensorFlow Lite Micro's arithmetic only)",
+            expected: 0,
+            found: 1,
+        });
+    }
+    prepare_header(layers, (ModelKind::Int8, Int8Rules::NnCore), meta, tables)
 }
 
-/// The header for `layers` of `kind` and `meta`, with the metadata checked.
+/// [`prepare_int8`] for a model of TensorFlow Lite Micro's arithmetic: every layer a
+/// [`Int8Stage::Tflm`] whose activation part fits its activation, input tables instead of
+/// a normalization.
+fn prepare_tflm<'a>(
+    model: &Int8Model<'_>,
+    meta: &Metadata<'a>,
+    layers: LayerList,
+) -> Result<Prepared<'a>, Error> {
+    let inputs = layers.as_slice().first().map_or(0, |l| usize::from(l.inputs));
+    if let Some(tables) = model.input_tables {
+        check_len("int8 input tables", 256 * inputs, tables.len())?;
+    }
+    if meta.normalization.is_some() {
+        return Err(Error::MetadataShape {
+            what: "f32 normalizations in a file of TensorFlow Lite Micro's arithmetic (it has input tables)",
+            expected: 0,
+            found: 1,
+        });
+    }
+    let last = model.layers.len().saturating_sub(1);
+    for (index, layer) in model.layers.iter().enumerate() {
+        let outputs = usize::from(layer.spec.outputs);
+        check_len("int8 weights", layer.spec.weight_count(), layer.weights.len())?;
+        check_len("int8 bias", outputs, layer.bias.len())?;
+        let Int8Stage::Tflm(stage) = layer.stage else {
+            return Err(Error::MetadataShape {
+                what: "TensorFlow Lite Micro stages (every layer of such a model has one)",
+                expected: model.layers.len(),
+                found: index,
+            });
+        };
+        check_len("requantization multipliers", outputs, stage.multiplier.len())?;
+        check_len("requantization shifts", outputs, stage.shift.len())?;
+        check_tflm_activation(index, layer.spec.activation, index == last)?;
+        check_tflm_requantizers(
+            index,
+            stage.multiplier.iter().copied(),
+            stage.shift.iter().copied(),
+        )?;
+        check_tensor(
+            stage.sums,
+            Location::PreActivationScale { layer: index },
+            Location::PreActivationZeroPoint { layer: index },
+        )?;
+        check_tensor(
+            stage.output(),
+            Location::OutputScale { layer: index },
+            Location::OutputZeroPoint { layer: index },
+        )?;
+        let fits = match (stage.activation, layer.spec.activation) {
+            (TflmActivation::Table { .. }, Activation::Tanh | Activation::Sigmoid) => true,
+            (TflmActivation::Softmax { params, .. }, Activation::Softmax) => {
+                check_softmax(index, params)?;
+                true
+            }
+            (TflmActivation::Clamp, Activation::Identity | Activation::Relu) => true,
+            _ => false,
+        };
+        if !fits {
+            return Err(Error::MetadataShape {
+                what: "TensorFlow Lite Micro activation stages (a table for tanh and sigmoid, softmax's parameters \
+                       for softmax, none for linear and relu)",
+                expected: index,
+                found: index,
+            });
+        }
+    }
+    prepare_header(
+        layers,
+        (ModelKind::Int8, Int8Rules::TfliteMicro),
+        meta,
+        model.input_tables.is_some(),
+    )
+}
+
+/// The header for `layers` of `kind` and `meta`, with the metadata checked. `extra` is
+/// whether an int8 file has activation tables (nn-core's arithmetic: it is then version 4)
+/// or input tables (TFLite Micro's: the header then says "normalized").
 fn prepare_header<'a>(
     layers: LayerList,
-    kind: ModelKind,
+    (kind, rules): (ModelKind, Int8Rules),
     meta: &Metadata<'a>,
-    tables: bool,
+    extra: bool,
 ) -> Result<Prepared<'a>, Error> {
+    let tflm = rules == Int8Rules::TfliteMicro;
     let name = Some(meta.name)
         .filter(|n| n.len() <= super::MAX_NAME_LEN)
         .ok_or(Error::NameTooLong { len: meta.name.len() })?;
@@ -205,13 +296,13 @@ fn prepare_header<'a>(
     }
     let header = WireHeader {
         name: Name(name.as_bytes()),
-        kind: kind.to_byte(),
+        kind: kind.to_byte(rules),
         layers,
-        normalized: meta.normalization.is_some(),
+        normalized: if tflm { extra } else { meta.normalization.is_some() },
         test_vectors,
         names: Names::default(),
     };
-    let preamble = preamble(kind, meta, tables);
+    let preamble = preamble(kind, rules, meta, !tflm && extra);
     let header_len = postcard::experimental::serialized_size(&preamble)
         .and_then(|a| Ok(a + postcard::experimental::serialized_size(&header)?))
         .and_then(|a| {
@@ -225,11 +316,12 @@ fn prepare_header<'a>(
         .map_err(|_| Error::MalformedHeader {
             reason: "header does not encode",
         })?;
-    let layout = Layout::of(header_len, &header, kind, preamble.version, usize::MAX).map_err(|_| {
-        Error::MalformedHeader {
-            reason: "the file would be larger than memory",
-        }
-    })?;
+    let layout =
+        Layout::of(header_len, &header, (kind, rules), preamble.version, usize::MAX).map_err(|_| {
+            Error::MalformedHeader {
+                reason: "the file would be larger than memory",
+            }
+        })?;
     Ok(Prepared {
         header,
         layout,
@@ -237,12 +329,14 @@ fn prepare_header<'a>(
     })
 }
 
-/// The preamble: version 4 for an int8 file with activation tables, 3 for a file with
-/// names, else the kind's own version.
-fn preamble(kind: ModelKind, meta: &Metadata<'_>, tables: bool) -> Preamble {
+/// The preamble: version 5 for TensorFlow Lite Micro's arithmetic, 4 for an int8 file with
+/// activation tables, 3 for a file with names, else the kind's own version.
+fn preamble(kind: ModelKind, rules: Int8Rules, meta: &Metadata<'_>, tables: bool) -> Preamble {
     Preamble {
         magic: MAGIC,
-        version: if tables {
+        version: if rules == Int8Rules::TfliteMicro {
+            TFLM_FORMAT_VERSION
+        } else if tables {
             LOOKUP_FORMAT_VERSION
         } else if meta.names.is_some() {
             NAMES_FORMAT_VERSION
@@ -301,7 +395,7 @@ pub fn encoded_len(net: &dyn LayerView, meta: &Metadata<'_>) -> Result<usize, Er
 /// [`Error::TooManyTestVectors`], and [`Error::BufferTooSmall`].
 pub fn encode(net: &dyn LayerView, meta: &Metadata<'_>, out: &mut [u8]) -> Result<usize, Error> {
     let prepared = prepare(net, meta)?;
-    write_file(prepared, meta, out, |writer| {
+    write_file(prepared, meta, None, out, |writer| {
         for index in 0..net.layer_count() {
             if let Some(layer) = net.layer(index) {
                 writer.write(layer.weights);
@@ -330,7 +424,7 @@ pub fn encoded_len_int8(model: &Int8Model<'_>, meta: &Metadata<'_>) -> Result<us
 /// [`Error::UnsupportedInt8Activation`]).
 pub fn encode_int8(model: &Int8Model<'_>, meta: &Metadata<'_>, out: &mut [u8]) -> Result<usize, Error> {
     let prepared = prepare_int8(model, meta)?;
-    write_file(prepared, meta, out, |writer| {
+    write_file(prepared, meta, model.input_tables, out, |writer| {
         writer.write(&[model.input.scale]);
         writer.write_i32(&[model.input.zero_point]);
         for layer in &model.layers {
@@ -354,16 +448,40 @@ pub fn encode_int8(model: &Int8Model<'_>, meta: &Metadata<'_>, out: &mut [u8]) -
                     writer.write_i32(&[output.zero_point]);
                 }
                 Int8Stage::Dequantize { scale } => writer.write(scale),
+                Int8Stage::Tflm(stage) => {
+                    writer.write_i32(stage.multiplier);
+                    writer.write_i32(stage.shift);
+                    writer.write(&[stage.sums.scale]);
+                    writer.write_i32(&[stage.sums.zero_point]);
+                    match stage.activation {
+                        TflmActivation::Clamp => {}
+                        TflmActivation::Table { output, table } => {
+                            writer.write(&[output.scale]);
+                            writer.write_i32(&[output.zero_point]);
+                            writer.write_bytes_padded(bytemuck::cast_slice(table.as_slice()));
+                        }
+                        TflmActivation::Softmax { output, params } => {
+                            writer.write(&[output.scale]);
+                            writer.write_i32(&[
+                                output.zero_point,
+                                params.multiplier,
+                                params.left_shift,
+                                params.diff_min,
+                            ]);
+                        }
+                    }
+                }
             }
         }
     })
 }
 
-/// Writes a checked file: preamble, header, padding, normalization, the parameters
-/// (`params`), test vectors, CRC.
+/// Writes a checked file: preamble, header, padding, normalization (or `input_tables`), the
+/// parameters (`params`), test vectors, CRC.
 fn write_file(
     prepared: Prepared,
     meta: &Metadata<'_>,
+    input_tables: Option<&[i8]>,
     out: &mut [u8],
     params: impl FnOnce(&mut F32Writer<'_>),
 ) -> Result<usize, Error> {
@@ -404,6 +522,9 @@ fn write_file(
     if let Some(norm) = meta.normalization {
         writer.write(norm.offset);
         writer.write(norm.scale);
+    }
+    if let Some(tables) = input_tables {
+        writer.write_bytes_padded(bytemuck::cast_slice(tables));
     }
     params(&mut writer);
     let (inputs, outputs) = (

@@ -81,6 +81,22 @@ pub enum Location {
         /// Layer index.
         layer: usize,
     },
+    /// The requantization shift of output `channel` of layer `layer` (TFLite Micro's
+    /// arithmetic: one per output).
+    ChannelShift {
+        /// Layer index.
+        layer: usize,
+        /// Output index.
+        channel: usize,
+    },
+    /// A softmax parameter of layer `layer` (TFLite Micro's arithmetic): `multiplier`,
+    /// `left shift` or `smallest difference`.
+    Softmax {
+        /// Layer index.
+        layer: usize,
+        /// Which parameter.
+        parameter: &'static str,
+    },
     /// The dequantization scale of output `channel` of the last layer `layer`.
     DequantizationScale {
         /// Layer index.
@@ -115,6 +131,10 @@ impl fmt::Display for Location {
             Location::PreActivationZeroPoint { layer } => {
                 write!(f, "the pre-activation zero point of layer {layer}")
             }
+            Location::ChannelShift { layer, channel } => {
+                write!(f, "requantization shift {channel} of layer {layer}")
+            }
+            Location::Softmax { layer, parameter } => write!(f, "the softmax {parameter} of layer {layer}"),
             Location::DequantizationScale { layer, channel } => {
                 write!(f, "dequantization scale {channel} of layer {layer}")
             }
@@ -355,7 +375,7 @@ pub enum Error {
 
 /// The model kinds this build reads, for the message of [`Error::UnsupportedModelKind`].
 #[cfg(feature = "int8")]
-const KINDS_READ: &str = "0 = f32, 1 = int8 from version 2";
+const KINDS_READ: &str = "0 = f32, 1 = int8 from version 2, 2 = TFLite Micro int8 from version 5";
 #[cfg(not(feature = "int8"))]
 const KINDS_READ: &str = "0 = f32; int8 files need nn-core's int8 feature";
 

@@ -11,6 +11,22 @@
 //!           f32 output scale, i32 output zero point
 //!   last:   f32 dequantization scale[out]         (s_in · s_w[o])
 //! ```
+//!
+//! A file of TensorFlow Lite Micro's arithmetic (kind 2, version 5: [`Int8Rules`]) lays its
+//! layers out as TFLite holds them instead (its normalization section, if any, holds one
+//! 256-entry int8 table per input, applied to the quantized input):
+//!
+//! ```text
+//! input     f32 scale, i32 zero point
+//! per layer i8 weights[out][in], zeros to a multiple of 4 bytes
+//!           i32 bias[out]                         (input zero point folded in)
+//!           i32 multiplier[out], i32 shift[out]   (TFLite's QuantizeMultiplier per output)
+//!           f32 scale, i32 zero point             (the sums' int8 tensor)
+//!   tanh or sigmoid: f32 scale, i32 zero point (its output tensor), i8 table[256]
+//!   softmax (last layer only): f32 scale, i32 zero point (its output tensor),
+//!                    i32 multiplier, i32 left shift, i32 smallest difference
+//! ```
+//! The last layer's final tensor is dequantized: `y = (q - zero_point) · scale` in f32.
 
 use super::{Error, Location, ModelKind, NonFiniteValue};
 use crate::activation::Activation;
@@ -60,6 +76,68 @@ impl Lookup<'_> {
     }
 }
 
+/// Which integer arithmetic an int8 file follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Int8Rules {
+    /// nn-core's own (kind byte 1, format versions 2 to 4): inputs quantized by
+    /// [`quant::InputQuantizer`], one shift per layer with the rounding of
+    /// [`quant::requantize`], the last layer dequantized before its activation in f32.
+    #[default]
+    NnCore,
+    /// TensorFlow Lite Micro's reference kernels (kind byte 2, format version 5; see
+    /// [`crate::tflm`]): inputs quantized as TFLite's `QUANTIZE`, a multiplier and shift per
+    /// output with `MultiplyByQuantizedMultiplier`, every tensor int8 (tanh and sigmoid by
+    /// tables of TFLite Micro's kernels, softmax by its fixed-point kernel), the last
+    /// tensor dequantized.
+    TfliteMicro,
+}
+
+/// A layer's activation in TensorFlow Lite Micro's arithmetic, after its sums are
+/// requantized to their int8 tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TflmActivation<'a> {
+    /// Linear or ReLU: the sums' tensor is the output (ReLU clamps at its zero point).
+    Clamp,
+    /// Tanh or sigmoid: a table of TFLite Micro's int8 kernel into the output tensor.
+    Table {
+        /// The output tensor.
+        output: QuantParams,
+        /// The output for the sums' value `q` at `table[q + 128]`.
+        table: &'a [i8; 256],
+    },
+    /// Softmax (the last layer only): TFLite Micro's int8 kernel.
+    Softmax {
+        /// The output tensor (TFLite's is scale 1/256, zero point -128).
+        output: QuantParams,
+        /// Its fixed-point parameters.
+        params: crate::tflm::SoftmaxParams,
+    },
+}
+
+/// A layer in TensorFlow Lite Micro's arithmetic: `FULLY_CONNECTED` with one multiplier
+/// and shift per output, then its activation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TflmStage<'a> {
+    /// Per output: the multiplier of `MultiplyByQuantizedMultiplier`.
+    pub multiplier: &'a [i32],
+    /// Per output: its shift (-31 to 30; positive shifts left).
+    pub shift: &'a [i32],
+    /// The int8 tensor the sums are requantized to.
+    pub sums: QuantParams,
+    /// What follows.
+    pub activation: TflmActivation<'a>,
+}
+
+impl TflmStage<'_> {
+    /// The layer's output tensor (the next layer's input, or what the last one dequantizes).
+    pub fn output(&self) -> QuantParams {
+        match self.activation {
+            TflmActivation::Clamp => self.sums,
+            TflmActivation::Table { output, .. } | TflmActivation::Softmax { output, .. } => output,
+        }
+    }
+}
+
 /// What follows a layer's integer sums.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Int8Stage<'a> {
@@ -82,6 +160,8 @@ pub enum Int8Stage<'a> {
         /// Per output: `s_in · s_w[o]`.
         scale: &'a [f32],
     },
+    /// Any layer of a file of TensorFlow Lite Micro's arithmetic ([`Int8Rules::TfliteMicro`]).
+    Tflm(TflmStage<'a>),
 }
 
 /// One int8 layer as slices, as a file holds it.
@@ -100,8 +180,14 @@ pub struct Int8LayerParams<'a> {
 /// An int8 network as slices: its input tensor and its layers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Int8Model<'a> {
+    /// The arithmetic it follows.
+    pub rules: Int8Rules,
     /// The first layer's input tensor.
     pub input: QuantParams,
+    /// TensorFlow Lite Micro's arithmetic only: one 256-entry table per input applied to
+    /// the quantized input (`q' = tables[i · 256 + q + 128]`), the int8 form of operations
+    /// a converted model does before its first layer (as `SUB` and `MUL` by constants).
+    pub input_tables: Option<&'a [i8]>,
     /// The layers, first to last: every one but the last requantizes.
     pub layers: heapless::Vec<Int8LayerParams<'a>, MAX_LAYERS>,
 }
@@ -113,6 +199,7 @@ impl Int8Model<'_> {
         // An existing model's parameters fit in memory.
         usize::try_from(super::params_bytes(
             ModelKind::Int8,
+            self.rules,
             &specs,
             super::FORMAT_VERSION,
         ))
@@ -156,6 +243,10 @@ pub fn hidden_uses_table(activation: Activation) -> bool {
 
 /// Bytes a hidden layer's table adds: the pre-activation tensor and 256 values.
 const TABLE_BYTES: u64 = 8 + 256;
+/// Bytes a tanh or sigmoid layer of TFLite Micro's arithmetic adds: its output tensor and table.
+const TFLM_TABLE_BYTES: u64 = 8 + 256;
+/// Bytes a softmax layer of TFLite Micro's arithmetic adds: its output tensor and three parameters.
+const TFLM_SOFTMAX_BYTES: u64 = 8 + 12;
 
 const fn padded(n: usize) -> usize {
     n.next_multiple_of(4)
@@ -173,8 +264,16 @@ fn has_table(spec: &LayerSpec, version: u16) -> bool {
 /// Bytes one layer takes in the int8 parameter section of a file of `version` (the last
 /// layer has dequantization scales where the others have requantizers and an output
 /// tensor, and tanh and sigmoid layers their tables).
-pub(crate) fn layer_bytes(spec: &LayerSpec, last: bool, version: u16) -> u64 {
+pub(crate) fn layer_bytes(spec: &LayerSpec, last: bool, version: u16, rules: Int8Rules) -> u64 {
     let out = u64::from(spec.outputs);
+    if rules == Int8Rules::TfliteMicro {
+        let activation = match spec.activation {
+            Activation::Tanh | Activation::Sigmoid => TFLM_TABLE_BYTES,
+            Activation::Softmax => TFLM_SOFTMAX_BYTES,
+            _ => 0,
+        };
+        return (spec.weight_count() as u64).next_multiple_of(4) + 12 * out + 8 + activation;
+    }
     let table = if has_table(spec, version) { TABLE_BYTES } else { 0 };
     let tail = if last { 4 * out } else { 4 * out + 12 + table };
     (spec.weight_count() as u64).next_multiple_of(4) + 4 * out + tail
@@ -226,6 +325,15 @@ enum RawStage<'a> {
     Dequantize {
         scale: &'a [u8],
     },
+    Tflm {
+        multiplier: &'a [u8],
+        shift: &'a [u8],
+        sums: [[u8; 4]; 2],
+        /// Output tensor and table (tanh, sigmoid).
+        table: Option<([[u8; 4]; 2], &'a [u8])>,
+        /// Output tensor, multiplier, left shift, smallest difference (softmax).
+        softmax: Option<([[u8; 4]; 2], [[u8; 4]; 3])>,
+    },
 }
 
 /// The int8 parameter section: its input tensor, and its layers read one at a time.
@@ -236,6 +344,8 @@ enum RawStage<'a> {
 pub(crate) struct RawModel<'a> {
     /// The file's format version (whether tanh and sigmoid layers have tables).
     version: u16,
+    /// The arithmetic (the layers' layout).
+    rules: Int8Rules,
     input_scale: [u8; 4],
     input_zero_point: [u8; 4],
     /// The layers' sections, after the input tensor.
@@ -245,10 +355,11 @@ pub(crate) struct RawModel<'a> {
 impl<'a> RawModel<'a> {
     /// The section `params` (the int8 section for a file's layers) of a file of `version`,
     /// or `None` if it is too short for the input tensor.
-    pub(crate) fn split(params: &'a [u8], version: u16) -> Option<RawModel<'a>> {
+    pub(crate) fn split(params: &'a [u8], version: u16, rules: Int8Rules) -> Option<RawModel<'a>> {
         let mut cursor = Cursor { bytes: params };
         Some(RawModel {
             version,
+            rules,
             input_scale: cursor.word()?,
             input_zero_point: cursor.word()?,
             layers: cursor.bytes,
@@ -263,11 +374,11 @@ impl<'a> RawModel<'a> {
     {
         let mut cursor = Cursor { bytes: self.layers };
         let last = specs.len().saturating_sub(1);
-        let version = self.version;
+        let (version, rules) = (self.version, self.rules);
         specs
             .iter()
             .enumerate()
-            .map(move |(index, &spec)| RawLayer::read(&mut cursor, spec, index == last, version))
+            .map(move |(index, &spec)| RawLayer::read(&mut cursor, spec, index == last, version, rules))
     }
 
     /// Checks every quantization value: scales finite and positive, zero points in int8,
@@ -305,6 +416,33 @@ impl<'a> RawModel<'a> {
                     }
                 }
                 RawStage::Dequantize { scale } => check_scales(layer, super::F32Bytes(scale).iter())?,
+                RawStage::Tflm {
+                    multiplier,
+                    shift,
+                    sums,
+                    table,
+                    softmax,
+                } => {
+                    let last = layer + 1 == specs.len();
+                    check_tflm_activation(layer, raw.spec.activation, last)?;
+                    check_tflm_requantizers(layer, words_i32(multiplier), words_i32(shift))?;
+                    check_tensor(
+                        quant_params(sums[0], sums[1]),
+                        Location::PreActivationScale { layer },
+                        Location::PreActivationZeroPoint { layer },
+                    )?;
+                    let output = table.as_ref().map(|t| t.0).or(softmax.as_ref().map(|s| s.0));
+                    if let Some([scale, zero_point]) = output {
+                        check_tensor(
+                            quant_params(scale, zero_point),
+                            Location::OutputScale { layer },
+                            Location::OutputZeroPoint { layer },
+                        )?;
+                    }
+                    if let Some((_, params)) = softmax {
+                        check_softmax(layer, softmax_params(*params))?;
+                    }
+                }
             }
         }
         Ok(())
@@ -356,6 +494,30 @@ impl<'a> RawModel<'a> {
                 RawStage::Dequantize { scale } => Int8Stage::Dequantize {
                     scale: aligned(scale)?,
                 },
+                RawStage::Tflm {
+                    multiplier,
+                    shift,
+                    sums,
+                    table,
+                    softmax,
+                } => Int8Stage::Tflm(TflmStage {
+                    multiplier: aligned(multiplier)?,
+                    shift: aligned(shift)?,
+                    sums: quant_params(sums[0], sums[1]),
+                    activation: match (table, softmax) {
+                        (Some(([scale, zero_point], table)), _) => TflmActivation::Table {
+                            output: quant_params(scale, zero_point),
+                            table: bytemuck::cast_slice::<u8, i8>(table)
+                                .try_into()
+                                .map_err(|_| self.truncated())?,
+                        },
+                        (None, Some(([scale, zero_point], params))) => TflmActivation::Softmax {
+                            output: quant_params(scale, zero_point),
+                            params: softmax_params(params),
+                        },
+                        (None, None) => TflmActivation::Clamp,
+                    },
+                }),
             };
             let layer = Int8LayerParams {
                 spec: raw.spec,
@@ -369,7 +531,9 @@ impl<'a> RawModel<'a> {
             })?;
         }
         Ok(Int8Model {
+            rules: self.rules,
             input: self.input(),
+            input_tables: None,
             layers,
         })
     }
@@ -378,11 +542,39 @@ impl<'a> RawModel<'a> {
 impl<'a> RawLayer<'a> {
     /// The parts of a layer of shape `spec` at the cursor (the last layer has dequantization
     /// scales, the others requantizers and an output tensor), or `None` if the bytes end.
-    fn read(cursor: &mut Cursor<'a>, spec: LayerSpec, last: bool, version: u16) -> Option<RawLayer<'a>> {
+    fn read(
+        cursor: &mut Cursor<'a>,
+        spec: LayerSpec,
+        last: bool,
+        version: u16,
+        rules: Int8Rules,
+    ) -> Option<RawLayer<'a>> {
         let out = usize::from(spec.outputs);
         let weights = cursor.bytes_padded(spec.weight_count())?;
         let bias = cursor.words(out)?;
-        let stage = if last {
+        let stage = if rules == Int8Rules::TfliteMicro {
+            let multiplier = cursor.words(out)?;
+            let shift = cursor.words(out)?;
+            let sums = [cursor.word()?, cursor.word()?];
+            let (mut table, mut softmax) = (None, None);
+            match spec.activation {
+                Activation::Tanh | Activation::Sigmoid => {
+                    table = Some(([cursor.word()?, cursor.word()?], cursor.take(256)?));
+                }
+                Activation::Softmax => {
+                    let output = [cursor.word()?, cursor.word()?];
+                    softmax = Some((output, [cursor.word()?, cursor.word()?, cursor.word()?]));
+                }
+                _ => {}
+            }
+            RawStage::Tflm {
+                multiplier,
+                shift,
+                sums,
+                table,
+                softmax,
+            }
+        } else if last {
             RawStage::Dequantize {
                 scale: cursor.words(out)?,
             }
@@ -466,8 +658,70 @@ pub(crate) fn check_pre_activation(layer: usize, tensor: QuantParams) -> Result<
     )
 }
 
+/// Activations TensorFlow Lite Micro's arithmetic has here: linear, ReLU, tanh and sigmoid
+/// anywhere, softmax on the last layer.
+pub(crate) fn check_tflm_activation(layer: usize, activation: Activation, last: bool) -> Result<(), Error> {
+    match activation {
+        Activation::Identity | Activation::Relu | Activation::Tanh | Activation::Sigmoid => Ok(()),
+        Activation::Softmax if last => Ok(()),
+        _ => Err(Error::UnsupportedInt8Activation { layer, activation }),
+    }
+}
+
+/// TFLite's requantizers: multipliers 0 to 2^31 - 1 (0 where TFLite flushes a tiny one),
+/// shifts -31 to 30.
+pub(crate) fn check_tflm_requantizers(
+    layer: usize,
+    multipliers: impl IntoIterator<Item = i32>,
+    shifts: impl IntoIterator<Item = i32>,
+) -> Result<(), Error> {
+    for (channel, m) in multipliers.into_iter().enumerate() {
+        check_range(
+            i64::from(m),
+            0,
+            i64::from(i32::MAX),
+            Location::Multiplier { layer, channel },
+        )?;
+    }
+    for (channel, s) in shifts.into_iter().enumerate() {
+        check_range(i64::from(s), -31, 30, Location::ChannelShift { layer, channel })?;
+    }
+    Ok(())
+}
+
+/// The softmax parameters TFLite's `Prepare` can give: multiplier 0 to 2^31 - 1, left shift
+/// 0 to 30, smallest difference -2^31 + 1 to 0.
+pub(crate) fn check_softmax(layer: usize, params: crate::tflm::SoftmaxParams) -> Result<(), Error> {
+    let at = |parameter| Location::Softmax { layer, parameter };
+    check_range(
+        i64::from(params.multiplier),
+        0,
+        i64::from(i32::MAX),
+        at("multiplier"),
+    )?;
+    check_range(i64::from(params.left_shift), 0, 30, at("left shift"))?;
+    check_range(
+        i64::from(params.diff_min),
+        -i64::from(i32::MAX),
+        0,
+        at("smallest difference"),
+    )
+}
+
+fn softmax_params(words: [[u8; 4]; 3]) -> crate::tflm::SoftmaxParams {
+    crate::tflm::SoftmaxParams {
+        multiplier: i32::from_le_bytes(words[0]),
+        left_shift: i32::from_le_bytes(words[1]),
+        diff_min: i32::from_le_bytes(words[2]),
+    }
+}
+
 /// A tensor's scale must be finite and positive, its zero point an int8.
-fn check_tensor(tensor: QuantParams, scale_at: Location, zero_point_at: Location) -> Result<(), Error> {
+pub(crate) fn check_tensor(
+    tensor: QuantParams,
+    scale_at: Location,
+    zero_point_at: Location,
+) -> Result<(), Error> {
     check_positive(tensor.scale, scale_at)?;
     check_range(i64::from(tensor.zero_point), -128, 127, zero_point_at)
 }

@@ -33,8 +33,8 @@ pub use encode::{
 };
 pub use error::{Error, Location, NonFiniteValue};
 pub use int8::{
-    Int8LayerParams, Int8Model, Int8Stage, Lookup, QuantParams, hidden_activation_supported, hidden_min,
-    hidden_uses_table,
+    Int8LayerParams, Int8Model, Int8Rules, Int8Stage, Lookup, QuantParams, TflmActivation, TflmStage,
+    hidden_activation_supported, hidden_min, hidden_uses_table,
 };
 
 use serde::Serialize;
@@ -46,8 +46,12 @@ pub const MAGIC: [u8; 4] = *b"NNWF";
 /// The newest format version this build reads and writes (it reads every version from 1).
 /// Version 3 added the names of the input columns, the target and the classes; version 4
 /// int8 hidden tanh and sigmoid layers by tables ([`Lookup`]). A file without either is still
-/// written as version 1 (f32) or 2 (int8), byte for byte as before.
-pub const FORMAT_VERSION: u16 = 4;
+/// written as version 1 (f32) or 2 (int8), byte for byte as before. Version 5 added int8
+/// files of TensorFlow Lite Micro's arithmetic (kind byte 2, [`Int8Rules::TfliteMicro`]);
+/// files of the other kinds are written as before.
+pub const FORMAT_VERSION: u16 = 5;
+/// The first version with int8 files of TensorFlow Lite Micro's arithmetic (kind byte 2).
+pub const TFLM_FORMAT_VERSION: u16 = 5;
 /// The first version whose int8 hidden layers may be tanh or sigmoid ([`Lookup`]).
 pub const LOOKUP_FORMAT_VERSION: u16 = 4;
 /// The first version whose header carries names ([`Names`]).
@@ -110,18 +114,21 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    fn from_byte(byte: u8, version: u16) -> Result<ModelKind, Error> {
+    /// The kind and arithmetic of kind byte `byte` in a file of `version`.
+    fn from_byte(byte: u8, version: u16) -> Result<(ModelKind, Int8Rules), Error> {
         match (byte, version) {
-            (0, _) => Ok(ModelKind::F32),
-            (1, 2..) => Ok(ModelKind::Int8),
+            (0, _) => Ok((ModelKind::F32, Int8Rules::NnCore)),
+            (1, 2..) => Ok((ModelKind::Int8, Int8Rules::NnCore)),
+            (2, TFLM_FORMAT_VERSION..) => Ok((ModelKind::Int8, Int8Rules::TfliteMicro)),
             (found, _) => Err(Error::UnsupportedModelKind { found }),
         }
     }
 
-    fn to_byte(self) -> u8 {
-        match self {
-            ModelKind::F32 => 0,
-            ModelKind::Int8 => 1,
+    fn to_byte(self, rules: Int8Rules) -> u8 {
+        match (self, rules) {
+            (ModelKind::F32, _) => 0,
+            (ModelKind::Int8, Int8Rules::NnCore) => 1,
+            (ModelKind::Int8, Int8Rules::TfliteMicro) => 2,
         }
     }
 
@@ -251,10 +258,12 @@ impl Layout {
     /// The layout of a file of `kind` and `version` whose preamble and header take `header_len` bytes, if
     /// the file is at most `max_len` bytes long; else `Err` with the length it would have.
     /// Sizes are summed in `u64`: a header can ask for more than a 32-bit address space.
+    /// In a file of TensorFlow Lite Micro's arithmetic the normalization section holds one
+    /// 256-byte table per input instead of two f32.
     fn of(
         header_len: usize,
         header: &WireHeader<'_>,
-        kind: ModelKind,
+        (kind, rules): (ModelKind, Int8Rules),
         version: u16,
         max_len: usize,
     ) -> Result<Layout, u64> {
@@ -262,8 +271,9 @@ impl Layout {
         let inputs = layers.first().map_or(0, |l| u64::from(l.inputs));
         let outputs = layers.last().map_or(0, |l| u64::from(l.outputs));
         let body = header_len.next_multiple_of(4) as u64;
-        let params_start = body + if header.normalized { 8 * inputs } else { 0 };
-        let vectors_start = params_start + params_bytes(kind, layers, version);
+        let per_input = if rules == Int8Rules::TfliteMicro { 256 } else { 8 };
+        let params_start = body + if header.normalized { per_input * inputs } else { 0 };
+        let vectors_start = params_start + params_bytes(kind, rules, layers, version);
         let crc_start = vectors_start + 4 * u64::from(header.test_vectors) * (inputs + outputs);
         let total = crc_start + 4;
         // Every offset is at most `total`, so at most `max_len`: the casts are exact.
@@ -285,7 +295,7 @@ impl Layout {
 
 /// Bytes of the parameter section of a file of `kind` and `version` with `layers` (in
 /// `u64`: a header can ask for more than a 32-bit address space).
-fn params_bytes(kind: ModelKind, layers: &[LayerSpec], version: u16) -> u64 {
+fn params_bytes(kind: ModelKind, rules: Int8Rules, layers: &[LayerSpec], version: u16) -> u64 {
     let last = layers.len().saturating_sub(1);
     let start = match kind {
         ModelKind::F32 => 0,
@@ -294,7 +304,7 @@ fn params_bytes(kind: ModelKind, layers: &[LayerSpec], version: u16) -> u64 {
     layers.iter().enumerate().fold(start, |sum, (index, spec)| {
         sum + match kind {
             ModelKind::F32 => 4 * spec.param_count() as u64,
-            ModelKind::Int8 => int8::layer_bytes(spec, index == last, version),
+            ModelKind::Int8 => int8::layer_bytes(spec, index == last, version, rules),
         }
     })
 }
@@ -371,6 +381,7 @@ pub struct WeightFile<'a> {
     version: u16,
     header: WireHeader<'a>,
     kind: ModelKind,
+    rules: Int8Rules,
     bytes: &'a [u8],
     layout: Layout,
 }
@@ -393,6 +404,7 @@ impl<'a> WeightFile<'a> {
             version: 0,
             header: WireHeader::default(),
             kind: ModelKind::F32,
+            rules: Int8Rules::NnCore,
             bytes,
             layout: Layout::default(),
         };
@@ -401,7 +413,7 @@ impl<'a> WeightFile<'a> {
         let header = &parsed.header;
         // An unknown kind is reported after the CRC (a corrupt byte is more likely).
         let kind = ModelKind::from_byte(header.kind, version);
-        let kind_or_f32 = *kind.as_ref().unwrap_or(&ModelKind::F32);
+        let kind_or_f32 = *kind.as_ref().unwrap_or(&(ModelKind::F32, Int8Rules::NnCore));
         let layout = Layout::of(header_len, header, kind_or_f32, version, bytes.len()).map_err(|total| {
             Error::Truncated {
                 len: bytes.len(),
@@ -420,13 +432,14 @@ impl<'a> WeightFile<'a> {
         if stored != computed {
             return Err(Error::CrcMismatch { stored, computed });
         }
-        let kind = kind?;
+        let (kind, rules) = kind?;
         if kind == ModelKind::Int8 && !cfg!(feature = "int8") {
             // A known kind whose reader this build left out: its length and CRC were checked.
             return Err(Error::UnsupportedModelKind { found: header.kind });
         }
         check_layer_chain(header.layers.as_slice())?;
         parsed.kind = kind;
+        parsed.rules = rules;
         parsed.bytes = file;
         parsed.layout = layout;
         parsed.check_values()?;
@@ -510,9 +523,16 @@ impl<'a> WeightFile<'a> {
         self.bytes.last_chunk::<4>().map_or(0, |b| u32::from_le_bytes(*b))
     }
 
-    /// The input normalization, if the file has one.
+    /// The arithmetic of an int8 file ([`Int8Rules::NnCore`] for an f32 file).
+    pub fn int8_rules(&self) -> Int8Rules {
+        self.rules
+    }
+
+    /// The input normalization, if the file has one (never in a file of TensorFlow Lite
+    /// Micro's arithmetic, whose section holds input tables instead: see
+    /// [`Int8Model::input_tables`]).
     pub fn normalization(&self) -> Option<Normalization<'a>> {
-        if !self.header.normalized {
+        if !self.header.normalized || self.rules == Int8Rules::TfliteMicro {
             return None;
         }
         let section = self.bytes.get(self.layout.body..self.layout.params_start)?;
@@ -622,7 +642,17 @@ impl<'a> WeightFile<'a> {
             self.bytes
                 .get(self.layout.params_start..self.layout.vectors_start)?,
             self.version,
+            self.rules,
         )
+    }
+
+    /// A file of TensorFlow Lite Micro's arithmetic: its input tables, if it has them.
+    fn input_tables(&self) -> Option<&'a [i8]> {
+        if !self.header.normalized || self.rules != Int8Rules::TfliteMicro {
+            return None;
+        }
+        let section = self.bytes.get(self.layout.body..self.layout.params_start)?;
+        Some(bytemuck::cast_slice(section))
     }
 
     /// The int8 network as slices borrowed from the file (for run-time shapes, e.g. on the
@@ -632,20 +662,25 @@ impl<'a> WeightFile<'a> {
     /// [`Error::WrongModelKind`] for an f32 file; [`Error::Misaligned`] if the file does not
     /// start at a 4-byte aligned address.
     pub fn int8_model(&self) -> Result<Int8Model<'a>, Error> {
-        self.int8_raw()
+        let mut model = self
+            .int8_raw()
             .ok_or(Error::WrongModelKind {
                 found: self.kind,
                 expected: ModelKind::Int8,
             })?
-            .borrow(self.header.layers.as_slice())
+            .borrow(self.header.layers.as_slice())?;
+        model.input_tables = self.input_tables();
+        Ok(model)
     }
 
     /// Checks that every stored number is finite and every scale non-zero.
     fn check_values(&self) -> Result<(), Error> {
         // Every f32 of the body in one pass (normalization, f32 parameters, test vectors); the
         // place of a bad one is worked out only when there is one.
-        let params_end = match self.kind {
-            ModelKind::F32 => self.layout.vectors_start,
+        let params_end = match (self.kind, self.rules) {
+            (ModelKind::F32, _) => self.layout.vectors_start,
+            // The normalization section holds int8 tables.
+            (_, Int8Rules::TfliteMicro) => self.layout.body,
             _ => self.layout.params_start,
         };
         let sections = [
