@@ -154,6 +154,27 @@ pub fn encode_int8_model(
     )
 }
 
+/// The int8 weight file of `model` (any arithmetic, no normalization) with its name, test
+/// vectors and names.
+///
+/// # Errors
+/// [`Error::WeightFile`] for a network or metadata no file may hold.
+pub fn encode_int8_file(
+    model: &nn_core::Int8Model<'_>,
+    name: &str,
+    golden: &Golden,
+    names: Option<&ModelNames>,
+    path: &Path,
+) -> Result<Vec<u8>, Error> {
+    let strings = names.map(NameStrings::of);
+    encode_with(
+        &metadata(name, None, golden, strings.as_ref()),
+        path,
+        |meta| nn_core::encoded_len_int8(model, meta),
+        |meta, out| nn_core::encode_int8(model, meta, out),
+    )
+}
+
 /// A file of `len(meta)` bytes written by `write`; errors name `path`.
 fn encode_with(
     meta: &Metadata<'_>,

@@ -11,11 +11,25 @@
 //! ReLU), `RELU`, `LEAKY_RELU` (0.01), `LOGISTIC`, `TANH`, `SOFTMAX` (beta 1), `RESHAPE` of
 //! one sample, and `SUB`/`MUL`/`ADD`/`DIV` by constant tensors before the first layer (as the
 //! TFLite converter writes a Keras `Normalization`) as the weight file's normalization.
-//! Quantized models (int8 tensors) are refused: their arithmetic is TFLite Micro's, which
-//! nn-core's int8 files do not follow yet.
+//! Quantized models (int8 tensors) are read by [`int8`] into int8 files of TensorFlow Lite
+//! Micro's arithmetic.
+
+mod int8;
+
+pub use int8::{ImportedInt8, Int8Activation, Int8Layer};
 
 use crate::imported::{Arithmetic, Chain, ImportError, Imported, check_leaky_slope};
 use nn_core::Activation;
+
+/// A TensorFlow Lite model read: f32 (into an f32 weight file) or int8 (into an int8 file
+/// of TensorFlow Lite Micro's arithmetic).
+#[derive(Clone, Debug)]
+pub enum TfliteModel {
+    /// An f32 model.
+    F32(Imported),
+    /// A quantized model.
+    Int8(ImportedInt8),
+}
 
 /// A position in the flatbuffer, checked on every read.
 #[derive(Clone, Copy)]
@@ -132,6 +146,25 @@ impl<'a> Table<'a> {
             .collect()
     }
 
+    fn f32s(&self, index: usize) -> Result<Vec<f32>, ImportError> {
+        let (start, len) = self.vector(index)?;
+        (0..len)
+            .map(|i| Ok(f32::from_bits(self.buf.u32(start + 4 * i)?)))
+            .collect()
+    }
+
+    fn i64s(&self, index: usize) -> Result<Vec<i64>, ImportError> {
+        let (start, len) = self.vector(index)?;
+        (0..len)
+            .map(|i| {
+                let at = start.checked_add(8 * i).ok_or_else(|| damaged("an offset"))?;
+                let low = u64::from(self.buf.u32(at)?);
+                let high = u64::from(self.buf.u32(at + 4)?);
+                Ok((high << 32 | low) as i64)
+            })
+            .collect()
+    }
+
     fn tables(&self, index: usize) -> Result<Vec<Table<'a>>, ImportError> {
         let (start, len) = self.vector(index)?;
         (0..len).map(|i| self.buf.table_at(start + 4 * i)).collect()
@@ -162,6 +195,19 @@ struct Tensor {
     name: String,
     /// Its constant values (f32 tensors with data in their buffer).
     data: Option<Vec<f32>>,
+    /// Its buffer's bytes (empty for a tensor computed at run time).
+    raw: Vec<u8>,
+    /// Its quantization: scales (one, or one per channel) and zero points.
+    scales: Vec<f32>,
+    zero_points: Vec<i64>,
+}
+
+/// An operator of the subgraph.
+struct Op<'a> {
+    code: i32,
+    ins: Vec<i32>,
+    outs: Vec<i32>,
+    options: Option<Table<'a>>,
 }
 
 /// TFLite's `TensorType` for f32.
@@ -172,9 +218,21 @@ const INT8: u8 = 9;
 /// Reads an f32 TensorFlow Lite model of a chain of dense layers.
 ///
 /// # Errors
-/// [`ImportError`] for a damaged file, a quantized model, or an operator that is not part of
-/// a dense chain (naming it and its output tensor).
+/// [`ImportError`] for a damaged file, a quantized model (read those with [`read`]), or an
+/// operator that is not part of a dense chain (naming it and its output tensor).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
+    match read(bytes)? {
+        TfliteModel::F32(imported) => Ok(imported),
+        TfliteModel::Int8(_) => Err(ImportError("a quantized (int8) model, not an f32 one".into())),
+    }
+}
+
+/// Reads a TensorFlow Lite model of a chain of dense layers, f32 or int8.
+///
+/// # Errors
+/// [`ImportError`] for a damaged file, or an operator that is not part of a dense chain
+/// (naming it and its output tensor).
+pub fn read(bytes: &[u8]) -> Result<TfliteModel, ImportError> {
     let buf = Buf(bytes);
     let model = buf.table_at(0)?;
     let codes: Vec<i32> = model
@@ -215,11 +273,18 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect()
             });
+            let (scales, zero_points) = match t.table(4)? {
+                Some(q) => (q.f32s(2)?, q.i64s(3)?),
+                None => (Vec::new(), Vec::new()),
+            };
             Ok(Tensor {
                 shape,
                 kind,
                 name,
                 data,
+                raw: raw.to_vec(),
+                scales,
+                zero_points,
             })
         })
         .collect::<Result<_, ImportError>>()?;
@@ -229,14 +294,6 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             .and_then(|i| tensors.get(i))
             .ok_or_else(|| damaged("a tensor index"))
     };
-    if tensors.iter().any(|t| t.kind == INT8) {
-        return Err(ImportError(
-            "a quantized (int8) model: import reads f32 .tflite files; int8 ones compute with TensorFlow Lite \
-             Micro's rules, which nn-core's int8 files do not follow yet. Import the f32 model (or the Keras model) \
-             and quantize it with host-trainer quantize"
-                .into(),
-        ));
-    }
     let inputs = graph.i32s(1)?;
     let [input] = inputs.as_slice() else {
         return Err(ImportError(format!(
@@ -244,6 +301,36 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             inputs.len()
         )));
     };
+    let description = model.string(3)?;
+    let producer = format!("tflite {}", description.trim()).trim().to_owned();
+    if tensors.iter().any(|t| t.kind == INT8) {
+        let ops = graph
+            .tables(3)?
+            .iter()
+            .map(|operator| {
+                let code = usize::try_from(operator.u32_field(0, 0)?)
+                    .ok()
+                    .and_then(|i| codes.get(i))
+                    .copied()
+                    .ok_or_else(|| damaged("an operator code"))?;
+                Ok(Op {
+                    code,
+                    ins: operator.i32s(1)?,
+                    outs: operator.i32s(2)?,
+                    options: operator.table(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ImportError>>()?;
+        return int8::read(
+            &tensors,
+            &ops,
+            *input,
+            &graph.i32s(2)?,
+            graph.string(4)?,
+            producer,
+        )
+        .map(TfliteModel::Int8);
+    }
     let input_tensor = tensor(*input)?;
     let features = match input_tensor.shape.as_slice() {
         [features] => *features,
@@ -371,11 +458,7 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             "the model's output is not the end of its chain of operators".into(),
         ));
     }
-    let description = model.string(3)?;
-    chain.finish(
-        graph.string(4)?,
-        format!("tflite {}", description.trim()).trim().to_owned(),
-    )
+    chain.finish(graph.string(4)?, producer).map(TfliteModel::F32)
 }
 
 /// The operator's name in messages.

@@ -16,6 +16,14 @@ fuzz_target!(|data: &[u8]| {
         keras::import_h5(data),
         tflite::import(data),
     ];
+    // An int8 .tflite must become an int8 file too, and run.
+    if let Ok(tflite::TfliteModel::Int8(imported)) = tflite::read(data) {
+        let model = imported.model();
+        let mut predictor = host_trainer::quantize::QPredictor::new(&model);
+        let inputs = model.layers.first().map_or(0, |l| usize::from(l.spec.inputs));
+        let _ = predictor.predict(&model, &vec![0.5; inputs]);
+        let _ = host_trainer::export::encode_int8_file(&model, "fuzz", &Golden::default(), None, Path::new("fuzz.nnw"));
+    }
     for imported in results.into_iter().flatten() {
         let _ = encode_model(
             &imported.net,

@@ -13,12 +13,13 @@ use crate::metrics::evaluate;
 use crate::network::DynNetwork;
 use crate::output;
 use crate::rng::Rng;
+use crate::tflite::TfliteModel;
 
 /// `import`: a model file from another framework and the weight file to write.
 #[derive(Debug, clap::Args)]
 pub(super) struct ImportArgs {
-    /// The model: Keras 3 (`.keras`), legacy Keras (`.h5`), TensorFlow Lite (`.tflite`, f32)
-    /// or ONNX (`.onnx`, as `torch.onnx.export` or tf2onnx write it). Its kind is told by its
+    /// The model: Keras 3 (`.keras`), legacy Keras (`.h5`), TensorFlow Lite (`.tflite`, f32, or
+    /// int8 into an int8 file of TensorFlow Lite Micro's arithmetic) or ONNX (`.onnx`, as `torch.onnx.export` or tf2onnx write it). Its kind is told by its
     /// content.
     source: PathBuf,
     /// The weight file to write.
@@ -90,7 +91,10 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
         SourceKind::Onnx => crate::onnx::import(&bytes),
         SourceKind::KerasZip => crate::keras::import_keras(&bytes),
         SourceKind::Hdf5 => crate::keras::import_h5(&bytes),
-        SourceKind::TfLite => crate::tflite::import(&bytes),
+        SourceKind::TfLite => match crate::tflite::read(&bytes).map_err(|e| refuse(e.0))? {
+            TfliteModel::F32(imported) => Ok(imported),
+            TfliteModel::Int8(imported) => return import_int8(&args, &imported),
+        },
     }
     .map_err(|e| refuse(e.0))?;
     let net = imported.net;
@@ -98,7 +102,7 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
     let scaling = imported.scaling;
     let (golden, names, data) = match (&args.data, &args.target) {
         (Some(data), Some(target)) => {
-            let (raw, names) = read_for(&net, data, target)?;
+            let (raw, names) = read_for(net.inputs(), net.outputs(), net.output_activation(), data, target)?;
             if args.vectors > raw.len() {
                 eprintln!(
                     "note: {} test vectors stored, not {}: {} has only {} rows",
@@ -149,15 +153,87 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// The rows of `data` for `net`: the features are every column but `target` (as many as the
-/// network's inputs), the task from the output layer; and the names to store.
-fn read_for(net: &DynNetwork, data: &Path, target: &str) -> Result<(Dataset, ModelNames), Error> {
+/// `import` of an int8 TensorFlow Lite model: an int8 file of TensorFlow Lite Micro's
+/// arithmetic, its test vectors run through nn-core's int8 forward (rows of `--data`, else
+/// inputs drawn across the input tensor's range).
+fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Result<(), Error> {
+    let model = imported.model();
+    let spec = |i: usize| model.layers.get(i).map(|l| l.spec);
+    let (first, last) = (spec(0), spec(model.layers.len().saturating_sub(1)));
+    let inputs = first.map_or(0, |l| usize::from(l.inputs));
+    let outputs = last.map_or(0, |l| usize::from(l.outputs));
+    let activation = last.map_or(nn_core::Activation::Identity, |l| l.activation);
+    let mut predictor = crate::quantize::QPredictor::new(&model);
+    let name = model_name(args.name.as_deref(), &args.out);
+    let (golden, names, data) = match (&args.data, &args.target) {
+        (Some(data), Some(target)) => {
+            let (raw, names) = read_for(inputs, outputs, activation, data, target)?;
+            let golden = Golden::from_samples_with(None, &raw, args.vectors, args.seed, |x| {
+                predictor.predict(&model, x).to_vec()
+            });
+            (golden, Some(names), Some(raw))
+        }
+        _ => {
+            let mut rng = Rng::new(args.seed);
+            let mut golden = Golden::default();
+            for _ in 0..args.vectors {
+                let x: Vec<f32> = (0..inputs)
+                    .map(|_| model.input.dequantize((rng.below(256) as i32 - 128) as i8))
+                    .collect();
+                golden.outputs.extend_from_slice(predictor.predict(&model, &x));
+                golden.inputs.extend(x);
+            }
+            (golden, None, None)
+        }
+    };
+    let file = export::encode_int8_file(&model, &name, &golden, names.as_ref(), &args.out)?;
+    let file_len = file.len();
+    export::write_all_atomically(&[(args.out.clone(), file)])?;
+    let specs: Vec<nn_core::LayerSpec> = model.layers.iter().map(|l| l.spec).collect();
+    let layers = nn_core::LayerList::of(&specs)
+        .map(|l| l.to_string())
+        .unwrap_or_default();
+    println!(
+        "{} ({}{}) -> {} (int8 in TensorFlow Lite Micro's arithmetic, {layers}, {file_len} bytes, {} test vectors{})",
+        args.source.display(),
+        imported.producer,
+        if imported.name.is_empty() {
+            String::new()
+        } else {
+            format!(", model '{}'", imported.name)
+        },
+        args.out.display(),
+        golden.inputs.len() / inputs.max(1),
+        if model.input_tables.is_some() {
+            ", the model's input operations as tables"
+        } else {
+            ""
+        }
+    );
+    if let Some(raw) = data {
+        let loss = Task::default_loss(activation);
+        let mut forward = crate::quantize::QForward::new(model);
+        print_metrics("import", &crate::metrics::evaluate_with(&mut forward, &raw, loss));
+    }
+    Ok(())
+}
+
+/// The rows of `data` for a network of `inputs` and `outputs` with the output `activation`:
+/// the features are every column but `target`, the task from the output layer; and the
+/// names to store.
+fn read_for(
+    inputs: usize,
+    outputs: usize,
+    activation: nn_core::Activation,
+    data: &Path,
+    target: &str,
+) -> Result<(Dataset, ModelNames), Error> {
     let table = Table::read_labelled_csv(data, target)?;
     let target_column = table.column(target)?;
     let columns = training_columns(&table, target_column, None)?;
-    super::check_feature_count(data, columns.len(), net.inputs())?;
-    let loss: Loss = Task::default_loss(net.output_activation());
-    let task = Task::for_loss(loss, net.outputs())?;
+    super::check_feature_count(data, columns.len(), inputs)?;
+    let loss: Loss = Task::default_loss(activation);
+    let task = Task::for_loss(loss, outputs)?;
     let raw = Dataset::from_columns(&table, &columns, target_column, task, &[])?;
     let names = ModelNames::of(&raw, target);
     Ok((raw, names))
