@@ -24,6 +24,12 @@ It states the versions it used in host-trainer/tests/fixtures/onnx/versions.json
 - tflite/iris_f32.tflite and tflite/iris_int8.tflite: keras/iris.keras through the TFLite
   converter, f32, and int8 (full integer, representative data set, int8 input and output),
   with the TFLite interpreter's outputs.
+- tflite/iris_int8.json, tflite/sine_int8.tflite and .json (`--only tflite-int8` writes just
+  these, from the committed keras/iris.keras): the int8 models' outputs from the TFLite
+  interpreter with its reference kernels (those TFLite Micro runs), dequantized, on every
+  row; int8 inputs are quantized as TFLite's QUANTIZE does (round half away from zero).
+  sine_int8: Keras Dense 16 tanh, Dense 16 sigmoid, Dense 1 on TFLM's sine data, converted
+  with float input and output (QUANTIZE and DEQUANTIZE at the edges), per-tensor weights.
 Each *.json holds `inputs` (raw rows) and `outputs` (the framework's), and for the exports
 onnxruntime's outputs too.
 """
@@ -217,6 +223,65 @@ def tflite_models(model, x, rows):
         f.write(converter.convert())
 
 
+def tflite_run(path, x):
+    """The interpreter's outputs on the rows of x with TFLite's reference kernels (those TFLite
+    Micro runs) and with its default ones, dequantized."""
+    import tensorflow as tf
+    results = []
+    for resolver in [tf.lite.experimental.OpResolverType.BUILTIN_REF, tf.lite.experimental.OpResolverType.AUTO]:
+        it = tf.lite.Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        it.allocate_tensors()
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        rows = []
+        for row in x:
+            row = np.asarray(row, dtype=np.float32)
+            if inp["dtype"] == np.int8:
+                scale, zp = inp["quantization"]
+                t = row / np.float32(scale)
+                r = np.where(t >= 0, np.floor(t + np.float32(0.5)), np.ceil(t - np.float32(0.5)))
+                it.set_tensor(inp["index"], np.clip(r + zp, -128, 127).astype(np.int8)[None, :])
+            else:
+                it.set_tensor(inp["index"], row[None, :])
+            it.invoke()
+            y = it.get_tensor(out["index"])[0]
+            if out["dtype"] == np.int8:
+                scale, zp = out["quantization"]
+                y = (y.astype(np.float32) - np.float32(zp)) * np.float32(scale)
+            rows.append(np.asarray(y, dtype=np.float32))
+        results.append(np.array(rows))
+    reference, default = results
+    print(path, "reference and default kernels differ in", int((reference != default).sum()), "outputs")
+    return reference
+
+
+def tflite_int8_models():
+    import tensorflow as tf
+    import keras
+    directory = os.path.join(ROOT, "host-trainer", "tests", "fixtures", "tflite")
+    x, _ = iris()
+    save_to(directory, "iris_int8", x, tflite_run(os.path.join(directory, "iris_int8.tflite"), x))
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    sx = rng.uniform(0, 2 * np.pi, size=(1000, 1)).astype(np.float32)
+    sy = (np.sin(sx) + rng.normal(0, 0.1, size=sx.shape)).astype(np.float32)
+    sine = keras.Sequential([keras.Input((1,)), keras.layers.Dense(16, activation="tanh"),
+                             keras.layers.Dense(16, activation="sigmoid"), keras.layers.Dense(1)])
+    sine.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    sine.fit(sx, sy, epochs=40, batch_size=32, verbose=0)
+    converter = tf.lite.TFLiteConverter.from_keras_model(sine)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sx[i:i + 1]] for i in range(0, len(sx), 5))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    path = os.path.join(directory, "sine_int8.tflite")
+    with open(path, "wb") as f:
+        f.write(converter.convert())
+    grid = np.linspace(-0.5, 7.0, 301, dtype=np.float32)[:, None]
+    save_to(directory, "sine_int8", grid, tflite_run(path, grid))
+    with open(os.path.join(directory, "versions.json"), "w") as f:
+        json.dump({"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}, f, indent=1)
+
+
 def keras2_model():
     try:
         import tf_keras
@@ -244,7 +309,11 @@ def save_to(directory, name, x, outputs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host-trainer", default=os.path.join(ROOT, "target", "release", "host-trainer"))
+    parser.add_argument("--only", choices=["tflite-int8"], help="write only these fixtures")
     args = parser.parse_args()
+    if args.only == "tflite-int8":
+        tflite_int8_models()
+        return
     os.makedirs(OUT, exist_ok=True)
     torch_iris()
     torch_sine()

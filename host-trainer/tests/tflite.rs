@@ -1,7 +1,8 @@
 //! TensorFlow Lite files from the TFLite converter (`scripts/onnx-fixtures.py`: Keras 3.15's
 //! iris model, TensorFlow 2.21): the f32 file imports to a network that computes what the
-//! TFLite interpreter computed; the int8 file is refused, saying why; damaged files are
-//! refused without a panic.
+//! TFLite interpreter computed; the int8 files import to int8 files of TensorFlow Lite
+//! Micro's arithmetic that give the interpreter's int8 outputs (its reference kernels, those
+//! TFLite Micro runs) exactly, dequantized; damaged files are refused without a panic.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -32,26 +33,112 @@ fn an_f32_tflite_model_computes_what_the_interpreter_computes() {
     );
 }
 
+/// The int8 model `name` read, written as a weight file, read back, and run on every row of
+/// `name.json` through nn-core's run-time path: every output equal to the interpreter's but
+/// at most `ties` rows. (The interpreter of TensorFlow's pip package requantizes with one
+/// rounding, as a build with `TFLITE_SINGLE_ROUNDING`; TFLite Micro's default build, which
+/// the file follows, rounds twice: they differ where a product lands near a tie, as in
+/// `sine_int8`'s row 23, an `acc · m / 2^38` of 11.49998 that single rounding takes to 11
+/// and double rounding, through 1471.5 → 1472, to 12 (checked by hand); through tanh and
+/// sigmoid such a step can move the output by several steps. 9 of sine's 301 rows, as
+/// measured; a file choosing the interpreter's rounding is still to do.)
+fn assert_int8_exact(name: &str, layers: &str, input_tables: bool, ties: usize) {
+    let tflite::TfliteModel::Int8(imported) = tflite::read(&fixture(&format!("{name}.tflite"))).unwrap()
+    else {
+        panic!("{name} is an int8 model");
+    };
+    let model = imported.model();
+    assert_eq!(model.input_tables.is_some(), input_tables, "{name}");
+    let golden = host_trainer::export::Golden::default();
+    let bytes =
+        host_trainer::export::encode_int8_file(&model, name, &golden, None, std::path::Path::new("x.nnw"))
+            .unwrap();
+    let file = host_trainer::quantize::Int8File::new(&bytes).unwrap();
+    let parsed = nn_core::WeightFile::parse_exact(file.bytes()).unwrap();
+    assert_eq!(
+        (parsed.version(), parsed.int8_rules()),
+        (5, nn_core::Int8Rules::TfliteMicro)
+    );
+    assert_eq!(parsed.layers().to_string(), layers);
+    let model = file.model().unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&fixture(&format!("{name}.json"))).unwrap();
+    let rows = |key: &str| -> Vec<Vec<f32>> {
+        record[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect()
+            })
+            .collect()
+    };
+    let (inputs, outputs) = (rows("inputs"), rows("outputs"));
+    assert!(inputs.len() >= 150, "{name}: {} rows", inputs.len());
+    let mut predictor = host_trainer::quantize::QPredictor::new(&model);
+    let step = parsed.int8_model().unwrap().layers.last().map(|l| match l.stage {
+        nn_core::Int8Stage::Tflm(stage) => stage.output().scale,
+        _ => 0.0,
+    });
+    let mut differ = 0;
+    for (x, expected) in inputs.iter().zip(&outputs) {
+        let y = predictor.predict(&model, x);
+        if y != expected.as_slice() {
+            differ += 1;
+            let steps = y
+                .iter()
+                .zip(expected)
+                .map(|(a, b)| (a - b).abs() / step.unwrap())
+                .fold(0.0, f32::max);
+            eprintln!("{name}: input {x:?}: {y:?}, interpreter {expected:?} ({steps:.1} steps)");
+        }
+    }
+    eprintln!("{name}: {differ} of {} rows differ", inputs.len());
+    assert!(
+        differ <= ties,
+        "{name}: {differ} rows differ from the interpreter's"
+    );
+}
+
 #[test]
-fn an_int8_tflite_model_is_refused_with_what_to_do() {
+fn int8_tflite_models_compute_exactly_what_tflite_micro_computes() {
+    // SUB and MUL in int8 before the first layer (as tables), per-channel weights, ReLU,
+    // softmax; int8 input and output.
+    assert_int8_exact("iris_int8", "4-16 relu-3 softmax", true, 0);
+    // Float input and output (QUANTIZE, DEQUANTIZE), per-tensor weights, tanh and sigmoid.
+    assert_int8_exact("sine_int8", "1-16 tanh-16 sigmoid-1 linear", false, 9);
+}
+
+#[test]
+fn an_int8_model_is_not_an_f32_one() {
     let message = tflite::import(&fixture("iris_int8.tflite")).unwrap_err().0;
     assert!(message.starts_with("a quantized (int8) model"), "{message}");
-    assert!(message.contains("host-trainer quantize"), "{message}");
 }
 
 #[test]
 fn damaged_files_are_refused_without_a_panic() {
-    let bytes = fixture("iris_f32.tflite");
-    for len in 0..bytes.len() {
-        let _ = tflite::import(&bytes[..len]);
-    }
-    let mut rng = Rng::new(3);
-    for _ in 0..5000 {
-        let mut damaged = bytes.clone();
-        for _ in 0..1 + rng.below(3) {
-            let at = rng.below(damaged.len());
-            damaged[at] ^= 1 << rng.below(8);
+    for name in ["iris_f32.tflite", "iris_int8.tflite", "sine_int8.tflite"] {
+        let bytes = fixture(name);
+        for len in 0..bytes.len() {
+            let _ = tflite::read(&bytes[..len]);
         }
-        let _ = tflite::import(&damaged);
+        let mut rng = Rng::new(3);
+        for _ in 0..3000 {
+            let mut damaged = bytes.clone();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(damaged.len());
+                damaged[at] ^= 1 << rng.below(8);
+            }
+            if let Ok(tflite::TfliteModel::Int8(imported)) = tflite::read(&damaged) {
+                // Whatever was read runs without a panic.
+                let model = imported.model();
+                let mut predictor = host_trainer::quantize::QPredictor::new(&model);
+                let inputs = model.layers.first().map_or(0, |l| usize::from(l.spec.inputs));
+                let _ = predictor.predict(&model, &vec![1.0; inputs]);
+            }
+        }
     }
 }
