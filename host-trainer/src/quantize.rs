@@ -231,6 +231,7 @@ impl QNetwork {
     pub fn model(&self) -> Int8Model<'_> {
         let mut model = Int8Model {
             rules: nn_core::Int8Rules::NnCore,
+            rounding: nn_core::tflm::Rounding::Double,
             input_tables: None,
             input: self.layers.first().map_or(
                 QuantParams {

@@ -11,7 +11,7 @@
 //! ReLU), `RELU`, `LEAKY_RELU` (0.01), `LOGISTIC`, `TANH`, `SOFTMAX` (beta 1), `RESHAPE` of
 //! one sample, and `SUB`/`MUL`/`ADD`/`DIV` by constant tensors before the first layer (as the
 //! TFLite converter writes a Keras `Normalization`) as the weight file's normalization.
-//! Quantized models (int8 tensors) are read by [`int8`] into int8 files of TensorFlow Lite
+//! Quantized models (int8 tensors) are read (module `int8`, [`ImportedInt8`]) into int8 files of TensorFlow Lite
 //! Micro's arithmetic.
 
 mod int8;
@@ -227,12 +227,22 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
     }
 }
 
-/// Reads a TensorFlow Lite model of a chain of dense layers, f32 or int8.
+/// Reads a TensorFlow Lite model of a chain of dense layers, f32 or int8 (requantizing as
+/// TensorFlow Lite Micro's default build: [`nn_core::tflm::Rounding::Double`]).
 ///
 /// # Errors
 /// [`ImportError`] for a damaged file, or an operator that is not part of a dense chain
 /// (naming it and its output tensor).
 pub fn read(bytes: &[u8]) -> Result<TfliteModel, ImportError> {
+    read_with(bytes, nn_core::tflm::Rounding::Double)
+}
+
+/// [`read`], an int8 model requantizing with `rounding` (that of the TFLite build the board's
+/// values are to match).
+///
+/// # Errors
+/// As [`read`].
+pub fn read_with(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteModel, ImportError> {
     let buf = Buf(bytes);
     let model = buf.table_at(0)?;
     let codes: Vec<i32> = model
@@ -328,6 +338,7 @@ pub fn read(bytes: &[u8]) -> Result<TfliteModel, ImportError> {
             &graph.i32s(2)?,
             graph.string(4)?,
             producer,
+            rounding,
         )
         .map(TfliteModel::Int8);
     }

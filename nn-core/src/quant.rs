@@ -391,6 +391,7 @@ pub fn tflm_dense(
     bias: &[i32],
     stage: &crate::TflmStage<'_>,
     activation: crate::Activation,
+    rounding: crate::tflm::Rounding,
     x: &[i8],
     y: &mut [i8],
 ) {
@@ -398,7 +399,7 @@ pub fn tflm_dense(
     let min = crate::format::hidden_min(activation, zero_point);
     let outputs = y.iter_mut().zip(stage.multiplier).zip(stage.shift);
     layer_sums(weights, bias, x, outputs, |((y, &m), &s), acc| {
-        let out = crate::tflm::multiply_by_quantized_multiplier(acc, m, s).wrapping_add(zero_point);
+        let out = crate::tflm::multiply_by_quantized_multiplier(acc, m, s, rounding).wrapping_add(zero_point);
         *y = (out.clamp(-128, 127) as i8).max(min);
     });
     if let crate::TflmActivation::Table { table, .. } = stage.activation {

@@ -198,11 +198,19 @@ impl Int8Model<'_> {
             let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
             let x = current.get(..inputs)?;
             let y = next.get_mut(..outputs)?;
-            quant::tflm_dense(layer.weights, layer.bias, &stage, layer.spec.activation, x, y);
+            quant::tflm_dense(
+                layer.weights,
+                layer.bias,
+                &stage,
+                layer.spec.activation,
+                self.rounding,
+                x,
+                y,
+            );
             match stage.activation {
                 // From the sums into the buffer the layer's input is done with.
                 TflmActivation::Softmax { params, .. } => {
-                    crate::tflm::softmax(y, &params, current.get_mut(..outputs)?);
+                    crate::tflm::softmax(y, &params, self.rounding, current.get_mut(..outputs)?);
                 }
                 _ => core::mem::swap(&mut current, &mut next),
             }

@@ -4,7 +4,7 @@
 //! reference kernels give.
 //!
 //! Written from the semantics of TFLite's reference kernels and of gemmlowp's fixed-point
-//! library (the default build, with "double rounding"): a fixed-point number with `k`
+//! library: a fixed-point number with `k`
 //! integer bits is an `i32` `raw` standing for `raw / 2^(31 - k)`; a product of two is their
 //! saturating rounding doubling high multiply, so its integer bits add up. Each function
 //! says which of TFLite's it follows. Every function is total: no input panics (the
@@ -14,6 +14,20 @@
 //! The board runs [`multiply_by_quantized_multiplier`], [`quantize`] and [`softmax`]; the
 //! rest builds the tables and parameters an importer stores in the file
 //! ([`logistic_table`], [`tanh_table`], [`SoftmaxParams::new`], [`quantize_multiplier`]).
+
+/// How TFLite requantizes ([`multiply_by_quantized_multiplier`]): a build choice of
+/// TFLite's (`TFLITE_SINGLE_ROUNDING`), so a file says which it follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rounding {
+    /// Two roundings, gemmlowp's: a rounding doubling high multiply, then a rounding
+    /// right shift. TFLite Micro's default build (and TFLite's without the option).
+    #[default]
+    Double,
+    /// One rounding of the 64-bit product, ties toward +∞: TFLite built with
+    /// `TFLITE_SINGLE_ROUNDING=1`, as TensorFlow's own Python interpreter is (measured:
+    /// its reference kernels give these values).
+    Single,
+}
 
 /// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a · b / 2^31)`, ties away from
 /// zero, saturating the one overflowing case (`i32::MIN · i32::MIN`).
@@ -57,21 +71,31 @@ fn multiply_by_pot(x: i32, exponent: i32) -> i32 {
     }
 }
 
-/// TFLite's `MultiplyByQuantizedMultiplier` (double rounding): `x · multiplier · 2^shift /
-/// 2^31`, as a left shift of `x` by a positive `shift`, [`doubling_high_mul`], then
-/// [`rounding_divide_by_pot`] by a negative one. `shift` is -31 to 30 in a valid file.
+/// TFLite's `MultiplyByQuantizedMultiplier`: `x · multiplier · 2^shift / 2^31` rounded.
+/// [`Rounding::Double`]: a left shift of `x` by a positive `shift`, [`doubling_high_mul`],
+/// then [`rounding_divide_by_pot`] by a negative one; [`Rounding::Single`]: the 64-bit
+/// product plus half, shifted right once. `shift` is -31 to 30 in a valid file.
 #[inline]
-pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
-    let left = shift.clamp(0, 31) as u32;
-    let right = (-shift).clamp(0, 31) as u32;
-    rounding_divide_by_pot(doubling_high_mul(x.wrapping_mul(1 << left), multiplier), right)
+pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32, rounding: Rounding) -> i32 {
+    match rounding {
+        Rounding::Double => {
+            let left = shift.clamp(0, 31) as u32;
+            let right = (-shift).clamp(0, 31) as u32;
+            rounding_divide_by_pot(doubling_high_mul(x.wrapping_mul(1 << left), multiplier), right)
+        }
+        Rounding::Single => {
+            let total = (31 - shift).clamp(1, 62) as u32;
+            let product = i64::from(x) * i64::from(multiplier) + (1i64 << (total - 1));
+            (product >> total) as i32
+        }
+    }
 }
 
 /// TFLite's `QuantizeMultiplier`: `real` as `(multiplier, shift)` with `real ≈ multiplier ·
 /// 2^shift / 2^31` and `multiplier` in [2^30, 2^31); 0 for 0 and for `real` below about
 /// 2^-31 (TFLite's flush to zero). `None` for a negative or non-finite `real`, or one of
-/// 2^30 or more (no valid shift).
-pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
+/// 2^30 or more (no valid shift; [`Rounding::Single`] saturates it, as TFLite does).
+pub fn quantize_multiplier(real: f64, rounding: Rounding) -> Option<(i32, i32)> {
     if !real.is_finite() || real < 0.0 {
         return None;
     }
@@ -88,7 +112,7 @@ pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
         return Some((0, 0));
     }
     if shift > 30 {
-        return None;
+        return (rounding == Rounding::Single).then_some((i32::MAX, 30));
     }
     Some((fixed as i32, shift))
 }
@@ -219,6 +243,7 @@ struct ActivationInput {
     multiplier: i32,
     left_shift: i32,
     radius: i32,
+    rounding: Rounding,
 }
 
 impl ActivationInput {
@@ -226,7 +251,7 @@ impl ActivationInput {
 
     /// `None` where TFLite's arithmetic would leave its range (a scale below 2^-27 or above
     /// 2^3).
-    fn new(scale: f32, zero_point: i32) -> Option<ActivationInput> {
+    fn new(scale: f32, zero_point: i32, rounding: Rounding) -> Option<ActivationInput> {
         let real = f64::from(scale) * f64::from(1i32 << (31 - Self::INTEGER_BITS));
         let (fraction, left_shift) = libm::frexp(real);
         let multiplier = libm::round(fraction * 2147483648.0);
@@ -242,6 +267,7 @@ impl ActivationInput {
             multiplier: multiplier as i32,
             left_shift,
             radius: radius as i32,
+            rounding,
         })
     }
 
@@ -257,6 +283,7 @@ impl ActivationInput {
                 input,
                 self.multiplier,
                 self.left_shift,
+                self.rounding,
             ))
         }
     }
@@ -265,8 +292,8 @@ impl ActivationInput {
 /// TFLite Micro's int8 `LOGISTIC` for every input value, as a table (`table[q + 128]`):
 /// input of `scale` and `zero_point`, output of scale 1/256 and zero point -128 (the only
 /// output TFLite allows). `None` for a scale outside TFLite's range.
-pub fn logistic_table(scale: f32, zero_point: i32) -> Option<[i8; 256]> {
-    let input = ActivationInput::new(scale, zero_point)?;
+pub fn logistic_table(scale: f32, zero_point: i32, rounding: Rounding) -> Option<[i8; 256]> {
+    let input = ActivationInput::new(scale, zero_point, rounding)?;
     Some(table(|q| match input.rescale(q) {
         Err(saturated) => saturated,
         Ok(x) => {
@@ -278,8 +305,8 @@ pub fn logistic_table(scale: f32, zero_point: i32) -> Option<[i8; 256]> {
 
 /// TFLite Micro's int8 `TANH` for every input value, as a table: output of scale 1/128 and
 /// zero point 0.
-pub fn tanh_table(scale: f32, zero_point: i32) -> Option<[i8; 256]> {
-    let input = ActivationInput::new(scale, zero_point)?;
+pub fn tanh_table(scale: f32, zero_point: i32, rounding: Rounding) -> Option<[i8; 256]> {
+    let input = ActivationInput::new(scale, zero_point, rounding)?;
     Some(table(|q| match input.rescale(q) {
         Err(saturated) => saturated,
         Ok(x) => rounding_divide_by_pot(tanh(x, 4), 24).clamp(-128, 127) as i8,
@@ -313,14 +340,18 @@ impl SoftmaxParams {
 
     /// The parameters for an input of `scale` and softmax `beta`; `None` where TFLite's
     /// arithmetic would leave its range.
-    pub fn new(scale: f32, beta: f32) -> Option<SoftmaxParams> {
+    pub fn new(scale: f32, beta: f32, rounding: Rounding) -> Option<SoftmaxParams> {
+        let largest = match rounding {
+            Rounding::Double => 2147483647.0,
+            Rounding::Single => 1073741823.0,
+        };
         let real =
             (f64::from(beta) * f64::from(scale) * f64::from(1i32 << (31 - Self::SCALED_DIFF_INTEGER_BITS)))
-                .min(2147483647.0);
-        if !(real > 1.0) {
+                .min(largest);
+        if real.is_nan() || real <= 1.0 {
             return None;
         }
-        let (multiplier, left_shift) = quantize_multiplier(real)?;
+        let (multiplier, left_shift) = quantize_multiplier(real, rounding)?;
         let radius = libm::floor(
             f64::from((1 << Self::SCALED_DIFF_INTEGER_BITS) - 1)
                 * (1i64 << (31 - Self::SCALED_DIFF_INTEGER_BITS)) as f64
@@ -346,13 +377,14 @@ fn reciprocal(x: i32, integer_bits: i32) -> (i32, i32) {
 /// TFLite Micro's reference int8 `SOFTMAX` of one row (output scale 1/256, zero point
 /// -128), into `output` (as many as both have). The same steps for every input: a fixed
 /// cost per output.
-pub fn softmax(input: &[i8], params: &SoftmaxParams, output: &mut [i8]) {
+pub fn softmax(input: &[i8], params: &SoftmaxParams, rounding: Rounding, output: &mut [i8]) {
     const ACCUMULATION_INTEGER_BITS: u32 = 12;
     let max = input.iter().copied().max().unwrap_or(i8::MIN);
     let exp_of = |q: i8| -> Option<i32> {
         let diff = i32::from(q) - i32::from(max);
         (diff >= params.diff_min).then(|| {
-            let scaled = multiply_by_quantized_multiplier(diff, params.multiplier, params.left_shift);
+            let scaled =
+                multiply_by_quantized_multiplier(diff, params.multiplier, params.left_shift, rounding);
             exp_on_negative_values(scaled, SoftmaxParams::SCALED_DIFF_INTEGER_BITS as u32)
         })
     };
@@ -374,6 +406,7 @@ pub fn softmax(input: &[i8], params: &SoftmaxParams, output: &mut [i8]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
@@ -414,33 +447,74 @@ mod tests {
     #[test]
     fn quantize_multiplier_round_trips() {
         for real in [0.5, 0.001234, 3.75, 1e-9, 0.999999999] {
-            let (m, s) = quantize_multiplier(real).unwrap();
+            let (m, s) = quantize_multiplier(real, Rounding::Double).unwrap();
             let back = f64::from(m) * libm::exp2(f64::from(s)) / 2147483648.0;
             assert!((back / real - 1.0).abs() < 1e-9, "{real}: {m} {s}");
         }
-        assert_eq!(quantize_multiplier(0.0), Some((0, 0)));
-        assert_eq!(quantize_multiplier(1e-12), Some((0, 0)));
-        assert_eq!(quantize_multiplier(-1.0), None);
-        assert_eq!(quantize_multiplier(f64::NAN), None);
+        assert_eq!(quantize_multiplier(0.0, Rounding::Double), Some((0, 0)));
+        assert_eq!(quantize_multiplier(1e-12, Rounding::Double), Some((0, 0)));
+        assert_eq!(quantize_multiplier(-1.0, Rounding::Double), None);
+        assert_eq!(quantize_multiplier(f64::NAN, Rounding::Double), None);
+        assert_eq!(quantize_multiplier(1e10, Rounding::Double), None);
+        assert_eq!(quantize_multiplier(1e10, Rounding::Single), Some((i32::MAX, 30)));
     }
 
     #[test]
     fn softmax_sums_to_one() {
-        let params = SoftmaxParams::new(0.1, 1.0).unwrap();
-        let mut out = [0i8; 4];
-        softmax(&[10, -20, 5, 10], &params, &mut out);
-        let z = [1.0, -2.0, 0.5, 1.0f64];
-        let total: f64 = z.iter().map(|v| libm::exp(*v)).sum();
-        for (&q, v) in out.iter().zip(z) {
-            let p = (f64::from(q) + 128.0) / 256.0;
-            assert!((p - libm::exp(v) / total).abs() <= 1.0 / 256.0, "{out:?}");
+        for rounding in [Rounding::Double, Rounding::Single] {
+            let params = SoftmaxParams::new(0.1, 1.0, rounding).unwrap();
+            let mut out = [0i8; 4];
+            softmax(&[10, -20, 5, 10], &params, rounding, &mut out);
+            let z = [1.0, -2.0, 0.5, 1.0f64];
+            let total: f64 = z.iter().map(|v| libm::exp(*v)).sum();
+            for (&q, v) in out.iter().zip(z) {
+                let p = (f64::from(q) + 128.0) / 256.0;
+                assert!((p - libm::exp(v) / total).abs() <= 1.0 / 256.0, "{out:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_two_roundings_part_only_at_ties() {
+        // 2689 · 1175453229 / 2^38 = 11.49998...: one rounding gives 11; two give 12, the
+        // high product 1471.87 rounding to 1472 first, a tie (11.5) then rounding away.
+        assert_eq!(
+            multiply_by_quantized_multiplier(2689, 1175453229, -7, Rounding::Single),
+            11
+        );
+        assert_eq!(
+            multiply_by_quantized_multiplier(2689, 1175453229, -7, Rounding::Double),
+            12
+        );
+        // Single rounding is within half a step of the exact product; double within one
+        // (7 · 2^30 / 2^34 = 0.4375: 3.5 rounds to 4, then 0.5 to 1).
+        assert_eq!(
+            multiply_by_quantized_multiplier(7, 1 << 30, -3, Rounding::Double),
+            1
+        );
+        assert_eq!(
+            multiply_by_quantized_multiplier(7, 1 << 30, -3, Rounding::Single),
+            0
+        );
+        for x in [-100_000, -3, 0, 7, 123_456] {
+            for (m, s) in [(1 << 30, -3), (1_500_000_000, 2), (1_234_567_890, -12)] {
+                let exact = (i64::from(x) * i64::from(m)) as f64 * libm::exp2(f64::from(s) - 31.0);
+                for rounding in [Rounding::Double, Rounding::Single] {
+                    let got = multiply_by_quantized_multiplier(x, m, s, rounding);
+                    let bound = if rounding == Rounding::Single { 0.5 } else { 1.0 };
+                    assert!(
+                        (f64::from(got) - exact).abs() <= bound + 1e-9,
+                        "{x} {m} {s} {rounding:?}"
+                    );
+                }
+            }
         }
     }
 
     #[test]
     fn tables_follow_the_functions() {
-        let sigmoid = logistic_table(0.05, 3).unwrap();
-        let tanh = tanh_table(0.05, 3).unwrap();
+        let sigmoid = logistic_table(0.05, 3, Rounding::Double).unwrap();
+        let tanh = tanh_table(0.05, 3, Rounding::Double).unwrap();
         for q in -128i32..128 {
             let x = 0.05 * (q - 3) as f64;
             let s = (f64::from(sigmoid[(q + 128) as usize]) + 128.0) / 256.0;

@@ -99,6 +99,7 @@ impl Params {
         }
         Int8Model {
             rules: nn_core::Int8Rules::NnCore,
+            rounding: nn_core::tflm::Rounding::Double,
             input_tables: None,
             input: QuantParams {
                 scale: 0.02,

@@ -43,6 +43,30 @@ pub(super) struct ImportArgs {
     /// Seed of the drawn test vectors.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// An int8 .tflite model's requantization rounding: `double`, as TensorFlow Lite Micro's
+    /// default build computes, or `single`, as TFLite built with TFLITE_SINGLE_ROUNDING=1
+    /// (TensorFlow's own Python interpreter is) computes. The board gives that build's values
+    /// exactly.
+    #[arg(long, value_enum, default_value_t = RoundingArg::Double)]
+    rounding: RoundingArg,
+}
+
+/// `--rounding`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum RoundingArg {
+    /// TensorFlow Lite Micro's default build.
+    Double,
+    /// TFLITE_SINGLE_ROUNDING=1, as TensorFlow's Python interpreter.
+    Single,
+}
+
+impl From<RoundingArg> for nn_core::tflm::Rounding {
+    fn from(arg: RoundingArg) -> Self {
+        match arg {
+            RoundingArg::Double => nn_core::tflm::Rounding::Double,
+            RoundingArg::Single => nn_core::tflm::Rounding::Single,
+        }
+    }
 }
 
 /// `export`: a weight file and the format to write it in.
@@ -91,10 +115,12 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
         SourceKind::Onnx => crate::onnx::import(&bytes),
         SourceKind::KerasZip => crate::keras::import_keras(&bytes),
         SourceKind::Hdf5 => crate::keras::import_h5(&bytes),
-        SourceKind::TfLite => match crate::tflite::read(&bytes).map_err(|e| refuse(e.0))? {
-            TfliteModel::F32(imported) => Ok(imported),
-            TfliteModel::Int8(imported) => return import_int8(&args, &imported),
-        },
+        SourceKind::TfLite => {
+            match crate::tflite::read_with(&bytes, args.rounding.into()).map_err(|e| refuse(e.0))? {
+                TfliteModel::F32(imported) => Ok(imported),
+                TfliteModel::Int8(imported) => return import_int8(&args, &imported),
+            }
+        }
     }
     .map_err(|e| refuse(e.0))?;
     let net = imported.net;
@@ -194,7 +220,8 @@ fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Res
         .map(|l| l.to_string())
         .unwrap_or_default();
     println!(
-        "{} ({}{}) -> {} (int8 in TensorFlow Lite Micro's arithmetic, {layers}, {file_len} bytes, {} test vectors{})",
+        "{} ({}{}) -> {} (int8 in TensorFlow Lite Micro's arithmetic, {:?} rounding, {layers}, {file_len} bytes, {} test \
+         vectors{})",
         args.source.display(),
         imported.producer,
         if imported.name.is_empty() {
@@ -203,6 +230,7 @@ fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Res
             format!(", model '{}'", imported.name)
         },
         args.out.display(),
+        model.rounding,
         golden.inputs.len() / inputs.max(1),
         if model.input_tables.is_some() {
             ", the model's input operations as tables"

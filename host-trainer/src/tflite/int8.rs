@@ -11,7 +11,7 @@
 //! it prepares each kernel are computed here the same way (in the same precision) and
 //! stored.
 
-use nn_core::tflm::{self, SoftmaxParams};
+use nn_core::tflm::{self, Rounding, SoftmaxParams};
 use nn_core::{
     Activation, Int8LayerParams, Int8Model, Int8Rules, Int8Stage, LayerSpec, QuantParams, TflmActivation,
     TflmStage,
@@ -32,6 +32,8 @@ pub struct ImportedInt8 {
     pub producer: String,
     /// The first layer's input tensor.
     pub input: QuantParams,
+    /// How it requantizes (the TFLite build it is to match).
+    pub rounding: Rounding,
     /// One table per input (the operations before the first layer), if it has any.
     pub input_tables: Option<Vec<i8>>,
     /// The layers.
@@ -73,6 +75,7 @@ impl ImportedInt8 {
     pub fn model(&self) -> Int8Model<'_> {
         let mut model = Int8Model {
             rules: Int8Rules::TfliteMicro,
+            rounding: self.rounding,
             input: self.input,
             input_tables: self.input_tables.as_deref(),
             layers: Default::default(),
@@ -128,6 +131,7 @@ pub(super) fn read(
     outputs: &[i32],
     name: String,
     producer: String,
+    rounding: Rounding,
 ) -> Result<ImportedInt8, ImportError> {
     let tensor = |index: i32| -> Result<&Tensor, ImportError> {
         usize::try_from(index)
@@ -234,7 +238,8 @@ pub(super) fn read(
                     )));
                 }
                 let (c_params, out_params) = (params_of(other)?, params_of(out_tensor)?);
-                let elementwise = Elementwise::new(code, quant, c_params, out_params).map_err(refuse)?;
+                let elementwise =
+                    Elementwise::new(code, quant, c_params, out_params, rounding).map_err(refuse)?;
                 let tables = tables.get_or_insert_with(|| vec![tflm::table(|q| q); width]);
                 for (feature, table) in tables.iter_mut().enumerate() {
                     let c = constant[feature.min(constant.len() - 1)];
@@ -245,7 +250,8 @@ pub(super) fn read(
                 quant = out_params;
             }
             op::FULLY_CONNECTED => {
-                let layer = fully_connected(operator, &tensor, quant, width, fused).map_err(refuse)?;
+                let layer =
+                    fully_connected(operator, &tensor, quant, width, fused, rounding).map_err(refuse)?;
                 if layers.len() == nn_core::MAX_LAYERS {
                     return Err(refuse(format!(
                         "a weight file holds at most {} layers",
@@ -268,9 +274,10 @@ pub(super) fn read(
                 let (activation, stage) = match code {
                     op::LOGISTIC => {
                         expect_output(output, 1.0 / 256.0, -128).map_err(refuse)?;
-                        let table = tflm::logistic_table(quant.scale, quant.zero_point).ok_or_else(|| {
-                            refuse(format!("an input scale {} out of TFLite's range", quant.scale))
-                        })?;
+                        let table = tflm::logistic_table(quant.scale, quant.zero_point, rounding)
+                            .ok_or_else(|| {
+                                refuse(format!("an input scale {} out of TFLite's range", quant.scale))
+                            })?;
                         (
                             Activation::Sigmoid,
                             Int8Activation::Table(output, Box::new(table)),
@@ -278,15 +285,16 @@ pub(super) fn read(
                     }
                     op::TANH => {
                         expect_output(output, 1.0 / 128.0, 0).map_err(refuse)?;
-                        let table = tflm::tanh_table(quant.scale, quant.zero_point).ok_or_else(|| {
-                            refuse(format!("an input scale {} out of TFLite's range", quant.scale))
-                        })?;
+                        let table =
+                            tflm::tanh_table(quant.scale, quant.zero_point, rounding).ok_or_else(|| {
+                                refuse(format!("an input scale {} out of TFLite's range", quant.scale))
+                            })?;
                         (Activation::Tanh, Int8Activation::Table(output, Box::new(table)))
                     }
                     _ => {
                         expect_output(output, 1.0 / 256.0, -128).map_err(refuse)?;
                         let beta = operator.options.map_or(Ok(1.0), |o| o.f32_field(0, 1.0))?;
-                        let params = SoftmaxParams::new(quant.scale, beta).ok_or_else(|| {
+                        let params = SoftmaxParams::new(quant.scale, beta, rounding).ok_or_else(|| {
                             refuse(format!("an input scale {} out of TFLite's range", quant.scale))
                         })?;
                         (Activation::Softmax, Int8Activation::Softmax(output, params))
@@ -338,6 +346,7 @@ pub(super) fn read(
         name,
         producer,
         input: input_params,
+        rounding,
         input_tables: tables.map(|t| t.iter().flatten().copied().collect()),
         layers,
     })
@@ -363,6 +372,7 @@ fn fully_connected<'t>(
     input: QuantParams,
     width: usize,
     fused: u8,
+    rounding: Rounding,
 ) -> Result<Int8Layer, String> {
     let message = |e: ImportError| e.0;
     let w = tensor(*operator.ins.get(1).ok_or("no weights")?).map_err(message)?;
@@ -416,7 +426,7 @@ fn fully_connected<'t>(
     let mut shift = Vec::with_capacity(outputs);
     for &filter_scale in &filter_scales {
         let real = f64::from(input.scale) * f64::from(filter_scale) / f64::from(sums.scale);
-        let (m, s) = tflm::quantize_multiplier(real)
+        let (m, s) = tflm::quantize_multiplier(real, rounding)
             .ok_or_else(|| format!("an effective scale {real} out of range"))?;
         multiplier.push(m);
         shift.push(s);
@@ -454,15 +464,22 @@ struct Elementwise {
     out: QuantParams,
     /// `SUB`/`ADD`: the two inputs' and the output's requantizers; `MUL`: the output's.
     requantizers: [(i32, i32); 3],
+    rounding: Rounding,
 }
 
 /// The left shift of TFLite's int8 `ADD` and `SUB`.
 const ADD_LEFT_SHIFT: i32 = 20;
 
 impl Elementwise {
-    fn new(code: i32, x: QuantParams, c: QuantParams, out: QuantParams) -> Result<Elementwise, String> {
+    fn new(
+        code: i32,
+        x: QuantParams,
+        c: QuantParams,
+        out: QuantParams,
+        rounding: Rounding,
+    ) -> Result<Elementwise, String> {
         let quantize = |real: f64| {
-            tflm::quantize_multiplier(real)
+            tflm::quantize_multiplier(real, rounding)
                 .ok_or_else(|| format!("a rescaling by {real} out of TFLite's range"))
         };
         let requantizers = match code {
@@ -495,12 +512,14 @@ impl Elementwise {
             c,
             out,
             requantizers,
+            rounding,
         })
     }
 
     /// The int8 result for the chain's value `q` and the constant `c`.
     fn apply(&self, q: i8, c: i8) -> i8 {
-        let rescale = |v: i32, (m, s): (i32, i32)| tflm::multiply_by_quantized_multiplier(v, m, s);
+        let rescale =
+            |v: i32, (m, s): (i32, i32)| tflm::multiply_by_quantized_multiplier(v, m, s, self.rounding);
         let x = i32::from(q) - self.x.zero_point;
         let c = i32::from(c) - self.c.zero_point;
         let raw = if self.code == op::MUL {

@@ -427,6 +427,9 @@ pub fn encode_int8(model: &Int8Model<'_>, meta: &Metadata<'_>, out: &mut [u8]) -
     write_file(prepared, meta, model.input_tables, out, |writer| {
         writer.write(&[model.input.scale]);
         writer.write_i32(&[model.input.zero_point]);
+        if model.rules == Int8Rules::TfliteMicro {
+            writer.write_i32(&[i32::from(model.rounding == crate::tflm::Rounding::Single)]);
+        }
         for layer in &model.layers {
             writer.write_bytes_padded(bytemuck::cast_slice(layer.weights));
             writer.write_i32(layer.bias);

@@ -97,6 +97,8 @@ pub enum Location {
         /// Which parameter.
         parameter: &'static str,
     },
+    /// The rounding word of a file of TensorFlow Lite Micro's arithmetic (0 double, 1 single).
+    Rounding,
     /// The dequantization scale of output `channel` of the last layer `layer`.
     DequantizationScale {
         /// Layer index.
@@ -135,6 +137,7 @@ impl fmt::Display for Location {
                 write!(f, "requantization shift {channel} of layer {layer}")
             }
             Location::Softmax { layer, parameter } => write!(f, "the softmax {parameter} of layer {layer}"),
+            Location::Rounding => f.write_str("the requantization rounding (0 double, 1 single)"),
             Location::DequantizationScale { layer, channel } => {
                 write!(f, "dequantization scale {channel} of layer {layer}")
             }

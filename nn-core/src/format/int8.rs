@@ -18,6 +18,7 @@
 //!
 //! ```text
 //! input     f32 scale, i32 zero point
+//! rounding  u32: 0 double (TFLite Micro's default build), 1 single (TFLITE_SINGLE_ROUNDING)
 //! per layer i8 weights[out][in], zeros to a multiple of 4 bytes
 //!           i32 bias[out]                         (input zero point folded in)
 //!           i32 multiplier[out], i32 shift[out]   (TFLite's QuantizeMultiplier per output)
@@ -182,6 +183,8 @@ pub struct Int8LayerParams<'a> {
 pub struct Int8Model<'a> {
     /// The arithmetic it follows.
     pub rules: Int8Rules,
+    /// TensorFlow Lite Micro's arithmetic only: how it requantizes.
+    pub rounding: crate::tflm::Rounding,
     /// The first layer's input tensor.
     pub input: QuantParams,
     /// TensorFlow Lite Micro's arithmetic only: one 256-entry table per input applied to
@@ -252,8 +255,14 @@ const fn padded(n: usize) -> usize {
     n.next_multiple_of(4)
 }
 
-/// Bytes of the int8 parameter section before its layers: the input tensor.
-pub(crate) const INPUT_TENSOR_BYTES: u64 = 8;
+/// Bytes of the int8 parameter section before its layers: the input tensor, and for
+/// TensorFlow Lite Micro's arithmetic the rounding word.
+pub(crate) fn input_section_bytes(rules: Int8Rules) -> u64 {
+    match rules {
+        Int8Rules::NnCore => 8,
+        Int8Rules::TfliteMicro => 12,
+    }
+}
 
 /// Whether a hidden layer of `spec` in a file of `version` has a table (tanh and sigmoid
 /// from version 4; in an older file such a layer is refused when checked).
@@ -332,9 +341,12 @@ enum RawStage<'a> {
         /// Output tensor and table (tanh, sigmoid).
         table: Option<([[u8; 4]; 2], &'a [u8])>,
         /// Output tensor, multiplier, left shift, smallest difference (softmax).
-        softmax: Option<([[u8; 4]; 2], [[u8; 4]; 3])>,
+        softmax: Option<RawSoftmax>,
     },
 }
+
+/// A softmax's output tensor and parameters as raw words.
+type RawSoftmax = ([[u8; 4]; 2], [[u8; 4]; 3]);
 
 /// The int8 parameter section: its input tensor, and its layers read one at a time.
 ///
@@ -348,6 +360,8 @@ pub(crate) struct RawModel<'a> {
     rules: Int8Rules,
     input_scale: [u8; 4],
     input_zero_point: [u8; 4],
+    /// TensorFlow Lite Micro's arithmetic: the rounding word (zeros otherwise).
+    rounding: [u8; 4],
     /// The layers' sections, after the input tensor.
     layers: &'a [u8],
 }
@@ -362,6 +376,10 @@ impl<'a> RawModel<'a> {
             rules,
             input_scale: cursor.word()?,
             input_zero_point: cursor.word()?,
+            rounding: match rules {
+                Int8Rules::NnCore => [0; 4],
+                Int8Rules::TfliteMicro => cursor.word()?,
+            },
             layers: cursor.bytes,
         })
     }
@@ -387,6 +405,12 @@ impl<'a> RawModel<'a> {
     /// section's) if the section is short.
     pub(crate) fn check(&self, specs: &[LayerSpec]) -> Result<(), Error> {
         check_input(self.input())?;
+        check_range(
+            i64::from(u32::from_le_bytes(self.rounding)),
+            0,
+            1,
+            Location::Rounding,
+        )?;
         for (layer, raw) in self.layers(specs).enumerate() {
             let raw = raw.ok_or(self.truncated())?;
             match &raw.stage {
@@ -532,6 +556,10 @@ impl<'a> RawModel<'a> {
         }
         Ok(Int8Model {
             rules: self.rules,
+            rounding: match u32::from_le_bytes(self.rounding) {
+                1 => crate::tflm::Rounding::Single,
+                _ => crate::tflm::Rounding::Double,
+            },
             input: self.input(),
             input_tables: None,
             layers,

@@ -299,7 +299,7 @@ fn params_bytes(kind: ModelKind, rules: Int8Rules, layers: &[LayerSpec], version
     let last = layers.len().saturating_sub(1);
     let start = match kind {
         ModelKind::F32 => 0,
-        ModelKind::Int8 => int8::INPUT_TENSOR_BYTES,
+        ModelKind::Int8 => int8::input_section_bytes(rules),
     };
     layers.iter().enumerate().fold(start, |sum, (index, spec)| {
         sum + match kind {
