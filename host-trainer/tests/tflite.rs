@@ -1,8 +1,9 @@
 //! TensorFlow Lite files from the TFLite converter (`scripts/onnx-fixtures.py`: Keras 3.15's
 //! iris model, TensorFlow 2.21): the f32 file imports to a network that computes what the
 //! TFLite interpreter computed; the int8 files import to int8 files of TensorFlow Lite
-//! Micro's arithmetic that give the interpreter's int8 outputs (its reference kernels, those
-//! TFLite Micro runs) exactly, dequantized; damaged files are refused without a panic.
+//! Micro's arithmetic that give exactly the int8 outputs, dequantized, of TensorFlow Lite
+//! Micro's reference kernels (double rounding) or of the TFLite interpreter (single
+//! rounding), whichever the file says; damaged files are refused without a panic.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -36,14 +37,14 @@ fn an_f32_tflite_model_computes_what_the_interpreter_computes() {
 
 /// The int8 model `name` read with `rounding`, written as a weight file, read back, and
 /// run on every row of `name.json` through nn-core's run-time path: every output equal to
-/// the interpreter's but for `ties` rows. The interpreter of TensorFlow's pip package
-/// requantizes with one rounding (as a TFLite build with `TFLITE_SINGLE_ROUNDING`): with
-/// [`Rounding::Single`] the file gives its values exactly. TFLite Micro's default build
-/// rounds twice ([`Rounding::Double`]): that differs where a product lands near a tie, as
-/// in `sine_int8`'s row 23, an `acc · m / 2^38` of 11.49998 that single rounding takes to
-/// 11 and double rounding, through 1471.5 → 1472, to 12 (checked by hand); through tanh and
-/// sigmoid such a step can move the output several steps.
-fn assert_int8_exact(name: &str, layers: &str, input_tables: bool, rounding: Rounding, ties: usize) {
+/// the reference's. With [`Rounding::Single`] the reference is the TFLite interpreter of
+/// TensorFlow's pip package (its reference kernels; it is built with
+/// `TFLITE_SINGLE_ROUNDING`); with [`Rounding::Double`], TensorFlow Lite Micro's own
+/// reference kernels in its default build, compiled and run by `scripts/tflm-reference.sh`
+/// (`tflm_outputs`). The two references part in 9 of sine's 301 rows, where a product lands
+/// near a tie: row 23's `acc · m / 2^38` is 11.49998, one rounding gives 11, two give 12
+/// (1471.87 → 1472, then 11.5 → 12), and tanh and sigmoid carry such a step on.
+fn assert_int8_exact(name: &str, layers: &str, input_tables: bool, rounding: Rounding) {
     let tflite::TfliteModel::Int8(imported) =
         tflite::read_with(&fixture(&format!("{name}.tflite")), rounding).unwrap()
     else {
@@ -79,57 +80,32 @@ fn assert_int8_exact(name: &str, layers: &str, input_tables: bool, rounding: Rou
             })
             .collect()
     };
-    let (inputs, outputs) = (rows("inputs"), rows("outputs"));
-    assert!(inputs.len() >= 150, "{name}: {} rows", inputs.len());
+    let reference = match rounding {
+        Rounding::Single => "outputs",
+        Rounding::Double => "tflm_outputs",
+    };
+    let (inputs, outputs) = (rows("inputs"), rows(reference));
+    assert!(
+        inputs.len() >= 150 && inputs.len() == outputs.len(),
+        "{name}: {} rows",
+        inputs.len()
+    );
     let mut predictor = host_trainer::quantize::QPredictor::new(&model);
-    let step = parsed.int8_model().unwrap().layers.last().map(|l| match l.stage {
-        nn_core::Int8Stage::Tflm(stage) => stage.output().scale,
-        _ => 0.0,
-    });
-    let mut differ = 0;
     for (x, expected) in inputs.iter().zip(&outputs) {
         let y = predictor.predict(&model, x);
-        if y != expected.as_slice() {
-            differ += 1;
-            let steps = y
-                .iter()
-                .zip(expected)
-                .map(|(a, b)| (a - b).abs() / step.unwrap())
-                .fold(0.0, f32::max);
-            eprintln!("{name}: input {x:?}: {y:?}, interpreter {expected:?} ({steps:.1} steps)");
-        }
+        assert_eq!(y, expected.as_slice(), "{name} ({rounding:?}): input {x:?}");
     }
-    eprintln!("{name}: {differ} of {} rows differ", inputs.len());
-    assert!(
-        differ <= ties,
-        "{name}: {differ} rows differ from the interpreter's"
-    );
 }
 
 #[test]
-fn int8_tflite_models_compute_exactly_what_tflite_micro_computes() {
-    // SUB and MUL in int8 before the first layer (as tables), per-channel weights, ReLU,
-    // softmax; int8 input and output.
+fn int8_tflite_models_compute_exactly_what_tflite_computes() {
     for rounding in [Rounding::Single, Rounding::Double] {
-        assert_int8_exact("iris_int8", "4-16 relu-3 softmax", true, rounding, 0);
+        // SUB and MUL in int8 before the first layer (as tables), per-channel weights, ReLU,
+        // softmax; int8 input and output.
+        assert_int8_exact("iris_int8", "4-16 relu-3 softmax", true, rounding);
+        // Float input and output (QUANTIZE, DEQUANTIZE), per-tensor weights, tanh, sigmoid.
+        assert_int8_exact("sine_int8", "1-16 tanh-16 sigmoid-1 linear", false, rounding);
     }
-    // Float input and output (QUANTIZE, DEQUANTIZE), per-tensor weights, tanh and sigmoid:
-    // exact with the interpreter's rounding; TFLite Micro's default parts from it in 9 of
-    // 301 rows (measured).
-    assert_int8_exact(
-        "sine_int8",
-        "1-16 tanh-16 sigmoid-1 linear",
-        false,
-        Rounding::Single,
-        0,
-    );
-    assert_int8_exact(
-        "sine_int8",
-        "1-16 tanh-16 sigmoid-1 linear",
-        false,
-        Rounding::Double,
-        9,
-    );
 }
 
 #[test]
