@@ -144,31 +144,25 @@ pub fn encode_int8_model(
     names: Option<&ModelNames>,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
-    let model = qnet.model();
-    let strings = names.map(NameStrings::of);
-    encode_with(
-        &metadata(name, scaling, golden, strings.as_ref()),
-        path,
-        |meta| nn_core::encoded_len_int8(&model, meta),
-        |meta, out| nn_core::encode_int8(&model, meta, out),
-    )
+    encode_int8_file(&qnet.model(), name, scaling, golden, names, path)
 }
 
-/// The int8 weight file of `model` (any arithmetic, no normalization) with its name, test
-/// vectors and names.
+/// The int8 weight file of `model` (either arithmetic; a normalization only for nn-core's)
+/// with its name, test vectors and names.
 ///
 /// # Errors
 /// [`Error::WeightFile`] for a network or metadata no file may hold.
 pub fn encode_int8_file(
     model: &nn_core::Int8Model<'_>,
     name: &str,
+    scaling: Option<&Scaling>,
     golden: &Golden,
     names: Option<&ModelNames>,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
     let strings = names.map(NameStrings::of);
     encode_with(
-        &metadata(name, None, golden, strings.as_ref()),
+        &metadata(name, scaling, golden, strings.as_ref()),
         path,
         |meta| nn_core::encoded_len_int8(model, meta),
         |meta, out| nn_core::encode_int8(model, meta, out),

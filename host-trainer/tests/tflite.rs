@@ -53,9 +53,15 @@ fn assert_int8_exact(name: &str, layers: &str, input_tables: bool, rounding: Rou
     let model = imported.model();
     assert_eq!(model.input_tables.is_some(), input_tables, "{name}");
     let golden = host_trainer::export::Golden::default();
-    let bytes =
-        host_trainer::export::encode_int8_file(&model, name, &golden, None, std::path::Path::new("x.nnw"))
-            .unwrap();
+    let bytes = host_trainer::export::encode_int8_file(
+        &model,
+        name,
+        None,
+        &golden,
+        None,
+        std::path::Path::new("x.nnw"),
+    )
+    .unwrap();
     let file = host_trainer::quantize::Int8File::new(&bytes).unwrap();
     let parsed = nn_core::WeightFile::parse_exact(file.bytes()).unwrap();
     assert_eq!(
@@ -65,33 +71,14 @@ fn assert_int8_exact(name: &str, layers: &str, input_tables: bool, rounding: Rou
     assert_eq!(parsed.int8_model().unwrap().rounding, rounding);
     assert_eq!(parsed.layers().to_string(), layers);
     let model = file.model().unwrap();
-    let record: serde_json::Value = serde_json::from_slice(&fixture(&format!("{name}.json"))).unwrap();
-    let rows = |key: &str| -> Vec<Vec<f32>> {
-        record[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().unwrap() as f32)
-                    .collect()
-            })
-            .collect()
-    };
-    let reference = match rounding {
+    let key = match rounding {
         Rounding::Single => "outputs",
         Rounding::Double => "tflm_outputs",
     };
-    let (inputs, outputs) = (rows("inputs"), rows(reference));
-    assert!(
-        inputs.len() >= 150 && inputs.len() == outputs.len(),
-        "{name}: {} rows",
-        inputs.len()
-    );
+    let rows = imports::reference(&format!("tflite/{name}.json"), key);
+    assert!(rows.len() >= 150, "{name}: {} rows", rows.len());
     let mut predictor = host_trainer::quantize::QPredictor::new(&model);
-    for (x, expected) in inputs.iter().zip(&outputs) {
+    for (x, expected) in &rows {
         let y = predictor.predict(&model, x);
         assert_eq!(y, expected.as_slice(), "{name} ({rounding:?}): input {x:?}");
     }

@@ -119,15 +119,14 @@ impl Int8Model<'_> {
         scratch_b: &mut [i8],
         output: &mut [f32],
     ) -> Option<()> {
+        if input.len() != usize::from(self.layers.first()?.spec.inputs) {
+            return None;
+        }
         if self.rules == Int8Rules::TfliteMicro {
             return self.predict_tflm(input, scratch_a, scratch_b, output);
         }
         let (mut current, mut next) = (scratch_a, scratch_b);
         let quantizer = self.input.input_quantizer();
-        let first = self.layers.first()?;
-        if input.len() != usize::from(first.spec.inputs) {
-            return None;
-        }
         quantizer.quantize_slice(input, current.get_mut(..input.len())?);
         for layer in &self.layers {
             let (inputs, outputs) = (usize::from(layer.spec.inputs), usize::from(layer.spec.outputs));
@@ -177,10 +176,6 @@ impl Int8Model<'_> {
         output: &mut [f32],
     ) -> Option<()> {
         let (mut current, mut next) = (scratch_a, scratch_b);
-        let first = self.layers.first()?;
-        if input.len() != usize::from(first.spec.inputs) {
-            return None;
-        }
         let q = current.get_mut(..input.len())?;
         for (q, &x) in q.iter_mut().zip(input) {
             *q = crate::tflm::quantize(x, self.input.scale, self.input.zero_point);

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         let mut predictor = host_trainer::quantize::QPredictor::new(&model);
         let inputs = model.layers.first().map_or(0, |l| usize::from(l.spec.inputs));
         let _ = predictor.predict(&model, &vec![0.5; inputs]);
-        let _ = host_trainer::export::encode_int8_file(&model, "fuzz", &Golden::default(), None, Path::new("fuzz.nnw"));
+        let _ = host_trainer::export::encode_int8_file(&model, "fuzz", None, &Golden::default(), None, Path::new("fuzz.nnw"));
     }
     for imported in results.into_iter().flatten() {
         let _ = encode_model(

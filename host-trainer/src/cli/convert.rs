@@ -151,14 +151,8 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
     let file_len = file.len();
     export::write_all_atomically(&[(args.out.clone(), file)])?;
     println!(
-        "{} ({}{}) -> {} ({}, {} bytes, {} test vectors{})",
-        args.source.display(),
-        imported.producer,
-        if imported.name.is_empty() {
-            String::new()
-        } else {
-            format!(", model '{}'", imported.name)
-        },
+        "{} -> {} ({}, {} bytes, {} test vectors{})",
+        source_line(&args.source, &imported.producer, &imported.name),
         args.out.display(),
         net.layer_list().map(|l| l.to_string()).unwrap_or_default(),
         file_len,
@@ -212,7 +206,7 @@ fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Res
             (golden, None, None)
         }
     };
-    let file = export::encode_int8_file(&model, &name, &golden, names.as_ref(), &args.out)?;
+    let file = export::encode_int8_file(&model, &name, None, &golden, names.as_ref(), &args.out)?;
     let file_len = file.len();
     export::write_all_atomically(&[(args.out.clone(), file)])?;
     let specs: Vec<nn_core::LayerSpec> = model.layers.iter().map(|l| l.spec).collect();
@@ -220,15 +214,9 @@ fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Res
         .map(|l| l.to_string())
         .unwrap_or_default();
     println!(
-        "{} ({}{}) -> {} (int8 in TensorFlow Lite Micro's arithmetic, {:?} rounding, {layers}, {file_len} bytes, {} test \
+        "{} -> {} (int8 in TensorFlow Lite Micro's arithmetic, {:?} rounding, {layers}, {file_len} bytes, {} test \
          vectors{})",
-        args.source.display(),
-        imported.producer,
-        if imported.name.is_empty() {
-            String::new()
-        } else {
-            format!(", model '{}'", imported.name)
-        },
+        source_line(&args.source, &imported.producer, &imported.name),
         args.out.display(),
         model.rounding,
         golden.inputs.len() / inputs.max(1),
@@ -244,6 +232,16 @@ fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Res
         print_metrics("import", &crate::metrics::evaluate_with(&mut forward, &raw, loss));
     }
     Ok(())
+}
+
+/// The source of an import as its report names it: `model.onnx (pytorch 2.15.0, model 'main')`.
+fn source_line(source: &Path, producer: &str, name: &str) -> String {
+    let name = if name.is_empty() {
+        String::new()
+    } else {
+        format!(", model '{name}'")
+    };
+    format!("{} ({producer}{name})", source.display())
 }
 
 /// The rows of `data` for a network of `inputs` and `outputs` with the output `activation`:

@@ -703,14 +703,7 @@ pub(crate) fn check_tflm_requantizers(
     multipliers: impl IntoIterator<Item = i32>,
     shifts: impl IntoIterator<Item = i32>,
 ) -> Result<(), Error> {
-    for (channel, m) in multipliers.into_iter().enumerate() {
-        check_range(
-            i64::from(m),
-            0,
-            i64::from(i32::MAX),
-            Location::Multiplier { layer, channel },
-        )?;
-    }
+    check_multipliers(layer, multipliers, 0)?;
     for (channel, s) in shifts.into_iter().enumerate() {
         check_range(i64::from(s), -31, 30, Location::ChannelShift { layer, channel })?;
     }
@@ -754,20 +747,30 @@ pub(crate) fn check_tensor(
     check_range(i64::from(tensor.zero_point), -128, 127, zero_point_at)
 }
 
+/// Every multiplier `min` to 2^31 - 1.
+fn check_multipliers(
+    layer: usize,
+    multipliers: impl IntoIterator<Item = i32>,
+    min: i64,
+) -> Result<(), Error> {
+    for (channel, m) in multipliers.into_iter().enumerate() {
+        check_range(
+            i64::from(m),
+            min,
+            i64::from(i32::MAX),
+            Location::Multiplier { layer, channel },
+        )?;
+    }
+    Ok(())
+}
+
 /// Every multiplier positive, the shift at most [`MAX_SHIFT`].
 fn check_requantizers(
     layer: usize,
     multipliers: impl IntoIterator<Item = i32>,
     shift: u32,
 ) -> Result<(), Error> {
-    for (channel, m) in multipliers.into_iter().enumerate() {
-        check_range(
-            i64::from(m),
-            1,
-            i64::from(i32::MAX),
-            Location::Multiplier { layer, channel },
-        )?;
-    }
+    check_multipliers(layer, multipliers, 1)?;
     check_range(
         i64::from(shift),
         0,
