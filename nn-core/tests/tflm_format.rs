@@ -136,11 +136,11 @@ impl Params {
             let outputs = self.bias[l].len();
             let mut y = Vec::new();
             for o in 0..outputs {
+                // The file's bias has the input zero point folded in.
                 let acc: i64 = i64::from(self.bias[l][o])
                     + (0..q.len())
                         .map(|i| i64::from(self.weights[l][o * q.len() + i]) * q[i])
-                        .sum::<i64>()
-                    - 0;
+                        .sum::<i64>();
                 let scaled = rescale(acc, self.multiplier[l][o], self.shift[l][o], self.rounding);
                 let v = (scaled + i64::from(self.sums[l].zero_point)).clamp(-128, 127);
                 y.push(v);
