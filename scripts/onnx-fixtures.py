@@ -30,6 +30,10 @@ It states the versions it used in host-trainer/tests/fixtures/onnx/versions.json
   row; int8 inputs are quantized as TFLite's QUANTIZE does (round half away from zero).
   sine_int8: Keras Dense 16 tanh, Dense 16 sigmoid, Dense 1 on TFLM's sine data, converted
   with float input and output (QUANTIZE and DEQUANTIZE at the edges), per-tensor weights.
+- onnx/tf2onnx_iris.onnx (`--only tf2onnx` writes just this, from the committed
+  keras/iris.keras): the Keras model exported as a SavedModel and converted by tf2onnx's
+  command line (`python -m tf2onnx.convert --saved-model`, opset 13; tf2onnx installed with
+  `pip install --no-deps tf2onnx`), with Keras' and onnxruntime's outputs on every iris row.
 Each *.json holds `inputs` (raw rows) and `outputs` (the framework's), and for the exports
 onnxruntime's outputs too.
 """
@@ -282,6 +286,23 @@ def tflite_int8_models():
         json.dump({"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}, f, indent=1)
 
 
+def tf2onnx_model():
+    import tf2onnx
+    import keras
+    x, _ = iris()
+    model = keras.models.load_model(os.path.join(KERAS, "iris.keras"))
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(os.path.join(tmp, "saved"))
+        path = os.path.join(OUT, "tf2onnx_iris.onnx")
+        subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", os.path.join(tmp, "saved"),
+                        "--output", path, "--opset", "13"], check=True)
+    record = {"inputs": x.tolist(), "outputs": np.asarray(model.predict(x, verbose=0), dtype=np.float32).tolist(),
+              "onnxruntime": np.asarray(ort_run(path, x), dtype=np.float32).tolist(),
+              "tf2onnx": tf2onnx.__version__}
+    with open(os.path.join(OUT, "tf2onnx_iris.json"), "w") as f:
+        json.dump(record, f, indent=1)
+
+
 def keras2_model():
     try:
         import tf_keras
@@ -309,10 +330,13 @@ def save_to(directory, name, x, outputs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host-trainer", default=os.path.join(ROOT, "target", "release", "host-trainer"))
-    parser.add_argument("--only", choices=["tflite-int8"], help="write only these fixtures")
+    parser.add_argument("--only", choices=["tflite-int8", "tf2onnx"], help="write only these fixtures")
     args = parser.parse_args()
     if args.only == "tflite-int8":
         tflite_int8_models()
+        return
+    if args.only == "tf2onnx":
+        tf2onnx_model()
         return
     os.makedirs(OUT, exist_ok=True)
     torch_iris()
@@ -321,6 +345,7 @@ def main():
     host_trainer_iris(args.host_trainer)
     keras_version = keras_models()
     tf_keras_version = keras2_model()
+    tf2onnx_model()
     versions = {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__,
                 "keras": keras_version, "tf_keras": tf_keras_version,
                 "numpy": np.__version__, "python": sys.version.split()[0]}

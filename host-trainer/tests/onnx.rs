@@ -83,6 +83,22 @@ fn pytorch_models_run_on_nn_core_as_in_pytorch() {
 }
 
 #[test]
+fn a_tf2onnx_model_runs_on_nn_core_as_in_keras() {
+    // Keras' iris model through a SavedModel and tf2onnx's command line (opset 13): its
+    // Normalization as Sub and Mul, MatMul + Add, Relu, Softmax.
+    let iris = onnx::import(&fixture("tf2onnx_iris.onnx")).unwrap();
+    assert_eq!(iris.net.layer_list().unwrap().to_string(), "4-16 relu-3 softmax");
+    assert!(iris.scaling.is_some(), "Sub and Mul before the first layer");
+    assert!(iris.producer.starts_with("tf2onnx"), "{}", iris.producer);
+    for key in ["outputs", "onnxruntime"] {
+        imports::assert_matches(&iris, "onnx/tf2onnx_iris.json", key);
+    }
+    // The same network as the Keras file it was converted from.
+    let keras = host_trainer::keras::import_keras(&imports::fixture("keras/iris.keras")).unwrap();
+    assert_eq!(keras.net.params(), iris.net.params());
+}
+
+#[test]
 fn onnxruntime_computes_what_nn_core_does_for_an_export() {
     let exported = onnx::import(&fixture("hosttrainer_iris.onnx")).unwrap();
     imports::assert_matches(&exported, "onnx/hosttrainer_iris.json", "onnxruntime");

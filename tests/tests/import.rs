@@ -20,6 +20,7 @@ fn pytorch_keras_and_tflite_models_run_on_the_board_with_no_source_edit() {
     for (fixture, data, rounding) in [
         ("onnx/torch_iris.onnx", Some(&iris), None),
         ("onnx/torch_sine.onnx", None, None),
+        ("onnx/tf2onnx_iris.onnx", Some(&iris), None),
         ("keras/iris.keras", Some(&iris), None),
         ("keras/func.keras", None, None),
         ("keras/keras2.h5", Some(&iris), None),
