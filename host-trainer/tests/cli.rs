@@ -308,6 +308,29 @@ fn corrupt_and_misfit_models_are_refused() {
         "{}",
         stderr(&out)
     );
+    // A file whose stored output differs from nn-core's in its last bit (as another writer's
+    // framework outputs would): every check passes but the board's PARITY; inspect says so.
+    let out = host_trainer(&["inspect", "good.nnw"], &dir);
+    assert!(
+        stdout(&out).contains("(nn-core's forward, as the board runs it: 0 mismatches)"),
+        "{}",
+        stdout(&out)
+    );
+    let mut bytes = std::fs::read(dir.join("good.nnw")).unwrap();
+    let n = bytes.len();
+    let last = f32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap());
+    bytes[n - 8..n - 4].copy_from_slice(&f32::from_bits(last.to_bits() ^ 1).to_le_bytes());
+    let crc = nn_core::format::crc32(&bytes[..n - 4]);
+    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(dir.join("other-writer.nnw"), &bytes).unwrap();
+    let out = host_trainer(&["inspect", "other-writer.nnw"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1 mismatches"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("other-writer.nnw: 1 of 8 test vectors differ from nn-core's forward"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::write(dir.join("two.csv"), "a,b,y\n1,2,3\n").unwrap();
     let out = host_trainer(
         &[

@@ -717,3 +717,49 @@ fn names_are_stored_checked_and_every_damage_to_them_refused() {
         );
     }
 }
+
+/// What FORMAT.md tells other writers, checked: non-minimal varints within the byte limits
+/// are read, padding bytes are not looked at, an f32 file may say any later version (with
+/// the names section from version 3), names may be empty strings.
+#[test]
+fn what_other_writers_may_do() {
+    let parse = |bytes: &[u8]| {
+        WeightFile::parse_exact(bytes).map(|f| (f.version(), f.params().iter().collect::<Vec<_>>()))
+    };
+    let (_, params) = parse(FIXTURE).unwrap();
+    let with_crc = |mut b: Vec<u8>| {
+        let n = b.len() - 4;
+        let crc = nn_core::format::crc32(&b[..n]);
+        b[n..].copy_from_slice(&crc.to_le_bytes());
+        b
+    };
+    // The version as the two-byte varint 81 00: the header grows by the padding byte's place.
+    let mut longer = FIXTURE[..4].to_vec();
+    longer.extend([0x81, 0x00]);
+    longer.extend(&FIXTURE[5..0x17]);
+    longer.extend(&FIXTURE[0x18..]);
+    assert_eq!(parse(&with_crc(longer)).unwrap(), (1, params.clone()));
+    // A padding byte that is not zero.
+    let mut padded = FIXTURE.to_vec();
+    padded[0x17] = 0xAB;
+    assert_eq!(parse(&with_crc(padded)).unwrap(), (1, params.clone()));
+    // The same f32 file saying version 2 (no names section before version 3).
+    let mut v2 = FIXTURE.to_vec();
+    v2[4] = 2;
+    assert_eq!(parse(&with_crc(v2)).unwrap(), (2, params.clone()));
+    // Version 3 with a names section of empty names: one per input, the target, no classes
+    // (4 more header bytes: 03 00 00 00, then the body realigned to 4).
+    let mut v3 = FIXTURE[..0x17].to_vec();
+    v3[4] = 3;
+    v3.extend([0x03, 0x00, 0x00, 0x00]);
+    v3.resize(0x1c, 0);
+    v3.extend(&FIXTURE[0x18..]);
+    let v3 = with_crc(v3);
+    assert_eq!(parse(&v3).unwrap(), (3, params));
+    let file = WeightFile::parse_exact(&v3).unwrap();
+    let names = file.names().unwrap();
+    assert_eq!(
+        (names.inputs().collect::<Vec<_>>(), names.target()),
+        (vec!["", ""], "")
+    );
+}

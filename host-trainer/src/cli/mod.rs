@@ -964,15 +964,82 @@ fn inspect(args: InspectArgs) -> Result<(), Error> {
                 );
             }
         }
-        None => println!("columns         (not named: format version 1 or 2; data is matched by position)"),
+        None => println!("columns         (not named in the file: data is matched by position)"),
     }
-    println!("test vectors    {}", file.test_vector_count());
+    if let Ok(int8) = file.int8_model()
+        && int8.rules == nn_core::Int8Rules::TfliteMicro
+    {
+        println!(
+            "arithmetic      TensorFlow Lite Micro's int8, {:?} rounding{}",
+            int8.rounding,
+            if int8.input_tables.is_some() {
+                ", input tables"
+            } else {
+                ""
+            }
+        );
+    }
+    let parity = test_vector_parity(&args.model, &file)?;
+    println!(
+        "test vectors    {} (nn-core's forward, as the board runs it: {} mismatches)",
+        file.test_vector_count(),
+        parity.mismatches
+    );
     println!("file size       {} bytes", file.len());
     println!("CRC-32          {:08x} (ok)", file.crc());
     if let Some(board) = args.board.as_deref().and_then(crate::boards::board) {
         print_board_fit(&file, &board);
     }
-    Ok(())
+    match parity.first {
+        None => Ok(()),
+        Some((vector, expected, computed)) => Err(Error::Config(format!(
+            "{}: {} of {} test vectors differ from nn-core's forward, which the board compares them with bit \
+             for bit (vector {vector}: expected {expected:?}, nn-core computes {computed:?}); the board would report \
+             PARITY mismatches. Expected outputs are nn-core's own, after the output activation (nn-core/FORMAT.md)",
+            args.model.display(),
+            parity.mismatches,
+            file.test_vector_count()
+        ))),
+    }
+}
+
+/// The test vectors of a file against nn-core's forward.
+struct Parity {
+    mismatches: usize,
+    /// The first that differs: its index, the stored output, nn-core's.
+    first: Option<(usize, Vec<f32>, Vec<f32>)>,
+}
+
+/// Runs `file`'s test vectors through nn-core's forward (its normalization, then the
+/// network, f32 or int8, as the board runs them) and compares each output bit for bit.
+fn test_vector_parity(path: &Path, file: &WeightFile<'_>) -> Result<Parity, Error> {
+    let model = load_model(path)?;
+    let mut forward = model.forward()?;
+    let mut parity = Parity {
+        mismatches: 0,
+        first: None,
+    };
+    for vector in 0..file.test_vector_count() {
+        let Some((input, expected)) = file.test_vector(vector) else {
+            continue;
+        };
+        let mut x: Vec<f32> = input.iter().collect();
+        if let Some(scaling) = &model.scaling {
+            scaling.apply_row(&mut x);
+        }
+        let computed = forward.forward(&x).to_vec();
+        let expected: Vec<f32> = expected.iter().collect();
+        let same = computed.len() == expected.len()
+            && computed
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if !same {
+            parity.mismatches += 1;
+            parity.first.get_or_insert((vector, expected, computed));
+        }
+    }
+    Ok(parity)
 }
 
 /// The `--board` part of `inspect`: flash, RAM, and whether the unmodified firmware runs it.
