@@ -30,6 +30,7 @@ It states the versions it used in host-trainer/tests/fixtures/onnx/versions.json
   row; int8 inputs are quantized as TFLite's QUANTIZE does (round half away from zero).
   sine_int8: Keras Dense 16 tanh, Dense 16 sigmoid, Dense 1 on TFLM's sine data, converted
   with float input and output (QUANTIZE and DEQUANTIZE at the edges), per-tensor weights.
+  tflite/conv.tflite and conv_int8.tflite: keras/conv.keras converted, to be refused.
 - onnx/tf2onnx_iris.onnx (`--only tf2onnx` writes just this, from the committed
   keras/iris.keras): the Keras model exported as a SavedModel and converted by tf2onnx's
   command line (`python -m tf2onnx.convert --saved-model`, opset 13; tf2onnx installed with
@@ -282,6 +283,17 @@ def tflite_int8_models():
         f.write(converter.convert())
     grid = np.linspace(-0.5, 7.0, 301, dtype=np.float32)[:, None]
     save_to(directory, "sine_int8", grid, tflite_run(path, grid))
+    # A convolution, to be refused with its operator named: keras/conv.keras, f32 and int8.
+    conv = keras.models.load_model(os.path.join(KERAS, "conv.keras"))
+    with open(os.path.join(directory, "conv.tflite"), "wb") as f:
+        f.write(tf.lite.TFLiteConverter.from_keras_model(conv).convert())
+    converter = tf.lite.TFLiteConverter.from_keras_model(conv)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    cx = rng.normal(size=(64, 8, 1)).astype(np.float32)
+    converter.representative_dataset = lambda: ([cx[i:i + 1]] for i in range(len(cx)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    with open(os.path.join(directory, "conv_int8.tflite"), "wb") as f:
+        f.write(converter.convert())
     with open(os.path.join(directory, "versions.json"), "w") as f:
         json.dump({"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}, f, indent=1)
 

@@ -243,6 +243,33 @@ pub fn read(bytes: &[u8]) -> Result<TfliteModel, ImportError> {
 /// # Errors
 /// As [`read`].
 pub fn read_with(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteModel, ImportError> {
+    read_graph(bytes, rounding).map_err(|error| match convolution_in(bytes) {
+        // The first refusal may be a convolution's helper (Conv1D is EXPAND_DIMS, CONV_2D).
+        Some(conv) if !error.0.contains(conv) => ImportError(format!(
+            "{}; the model has {conv} (a convolution), which import does not read",
+            error.0
+        )),
+        _ => error,
+    })
+}
+
+/// The name of a convolution or pooling operator the model's operator table has, if any.
+fn convolution_in(bytes: &[u8]) -> Option<&'static str> {
+    let codes = Buf(bytes).table_at(0).ok()?.tables(1).ok()?;
+    codes.iter().find_map(|c| {
+        let code = i32::from(c.u8_field(0, 0).ok()?).max(c.u32_field(3, 0).ok()? as i32);
+        match code {
+            3 => Some("CONV_2D"),
+            4 => Some("DEPTHWISE_CONV_2D"),
+            1 => Some("AVERAGE_POOL_2D"),
+            17 => Some("MAX_POOL_2D"),
+            _ => None,
+        }
+    })
+}
+
+/// [`read_with`] but for the convolution note.
+fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteModel, ImportError> {
     let buf = Buf(bytes);
     let model = buf.table_at(0)?;
     let codes: Vec<i32> = model
@@ -489,6 +516,14 @@ fn op_label(code: i32) -> String {
         op::QUANTIZE => "QUANTIZE".into(),
         op::DEQUANTIZE => "DEQUANTIZE".into(),
         3 => "CONV_2D".into(),
+        70 => "EXPAND_DIMS".into(),
+        43 => "SQUEEZE".into(),
+        34 => "PAD".into(),
+        39 => "TRANSPOSE".into(),
+        40 => "MEAN".into(),
+        45 => "STRIDED_SLICE".into(),
+        49 => "SPLIT".into(),
+        53 => "CAST".into(),
         4 => "DEPTHWISE_CONV_2D".into(),
         1 => "AVERAGE_POOL_2D".into(),
         17 => "MAX_POOL_2D".into(),

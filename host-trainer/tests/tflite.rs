@@ -96,6 +96,19 @@ fn int8_tflite_models_compute_exactly_what_tflite_computes() {
 }
 
 #[test]
+fn convolutions_are_refused_by_name() {
+    // Keras' Conv1D converted, f32 and int8: EXPAND_DIMS then CONV_2D.
+    for name in ["conv.tflite", "conv_int8.tflite"] {
+        let message = tflite::read(&fixture(name)).unwrap_err().0;
+        assert!(message.contains("operator EXPAND_DIMS (output '"), "{message}");
+        assert!(
+            message.contains("the model has CONV_2D (a convolution)"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn an_int8_model_is_not_an_f32_one() {
     let message = tflite::import(&fixture("iris_int8.tflite")).unwrap_err().0;
     assert!(message.starts_with("a quantized (int8) model"), "{message}");
