@@ -33,13 +33,20 @@ pub enum Rounding {
 /// zero, saturating the one overflowing case (`i32::MIN · i32::MIN`).
 #[inline]
 pub fn doubling_high_mul(a: i32, b: i32) -> i32 {
-    if a == i32::MIN && b == i32::MIN {
-        return i32::MAX;
-    }
     let product = i64::from(a) * i64::from(b);
     let nudge: i64 = if product >= 0 { 1 << 30 } else { 1 - (1 << 30) };
     // Division truncating toward zero, as C++'s.
-    ((product + nudge) / (1i64 << 31)) as i32
+    let high = ((product + nudge) / (1i64 << 31)) as i32;
+    // i32::MIN · i32::MIN saturates (computed anyway: the same steps for every value).
+    select(a == i32::MIN && b == i32::MIN, i32::MAX, high)
+}
+
+/// `if condition { a } else { b }` by a mask, with no branch: the kernels the board runs
+/// take the same steps whatever the values (a fixed cost per inference).
+#[inline(always)]
+fn select(condition: bool, a: i32, b: i32) -> i32 {
+    let mask = -i32::from(condition);
+    (a & mask) | (b & !mask)
 }
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded to nearest, ties away from
@@ -165,15 +172,14 @@ pub fn exp_on_negative_values(a: i32, integer_bits: u32) -> i32 {
     for (exponent, multiplier) in BARREL {
         if integer_bits > exponent {
             let bit = fractional_bits + exponent;
-            if remainder & (1 << bit) != 0 {
-                result = doubling_high_mul(result, multiplier);
-            }
+            let product = doubling_high_mul(result, multiplier);
+            result = select(remainder & (1 << bit) != 0, product, result);
         }
     }
-    if integer_bits > 5 && a < -(1 << (36 - integer_bits)) {
-        result = 0;
+    if integer_bits > 5 {
+        result = select(a < -(1 << (36 - integer_bits)), 0, result);
     }
-    if a == 0 { i32::MAX } else { result }
+    select(a == 0, i32::MAX, result)
 }
 
 /// gemmlowp's Newton-Raphson step shared by `one_over_one_plus_x_for_x_in_0_1` and
@@ -375,33 +381,33 @@ fn reciprocal(x: i32, integer_bits: i32) -> (i32, i32) {
 }
 
 /// TFLite Micro's reference int8 `SOFTMAX` of one row (output scale 1/256, zero point
-/// -128), into `output` (as many as both have). The same steps for every input: a fixed
+/// -128), into `output` (as many as both have). The same steps for every input (a
+/// difference below `diff_min`, which TFLite skips, is computed and then masked): a fixed
 /// cost per output.
 pub fn softmax(input: &[i8], params: &SoftmaxParams, rounding: Rounding, output: &mut [i8]) {
     const ACCUMULATION_INTEGER_BITS: u32 = 12;
     let max = input.iter().copied().max().unwrap_or(i8::MIN);
-    let exp_of = |q: i8| -> Option<i32> {
+    // exp(β · s · (q - max)), and whether it counts (a difference of at least diff_min).
+    let exp_of = |q: i8| -> (bool, i32) {
         let diff = i32::from(q) - i32::from(max);
-        (diff >= params.diff_min).then(|| {
-            let scaled =
-                multiply_by_quantized_multiplier(diff, params.multiplier, params.left_shift, rounding);
-            exp_on_negative_values(scaled, SoftmaxParams::SCALED_DIFF_INTEGER_BITS as u32)
-        })
+        let scaled = multiply_by_quantized_multiplier(diff, params.multiplier, params.left_shift, rounding);
+        let e = exp_on_negative_values(scaled, SoftmaxParams::SCALED_DIFF_INTEGER_BITS as u32);
+        (diff >= params.diff_min, e)
     };
-    let sum = input.iter().fold(0i32, |sum, &q| match exp_of(q) {
-        Some(e) => sum.wrapping_add(rounding_divide_by_pot(e, ACCUMULATION_INTEGER_BITS)),
-        None => sum,
+    let sum = input.iter().fold(0i32, |sum, &q| {
+        let (counts, e) = exp_of(q);
+        sum.wrapping_add(select(
+            counts,
+            rounding_divide_by_pot(e, ACCUMULATION_INTEGER_BITS),
+            0,
+        ))
     });
     let (scale, bits_over_unit) = reciprocal(sum, ACCUMULATION_INTEGER_BITS as i32);
     let exponent = (bits_over_unit + 31 - 8).clamp(0, 31) as u32;
     for (y, &q) in output.iter_mut().zip(input) {
-        *y = match exp_of(q) {
-            Some(e) => {
-                let unsaturated = rounding_divide_by_pot(doubling_high_mul(scale, e), exponent);
-                (unsaturated - 128).clamp(-128, 127) as i8
-            }
-            None => -128,
-        };
+        let (counts, e) = exp_of(q);
+        let unsaturated = rounding_divide_by_pot(doubling_high_mul(scale, e), exponent);
+        *y = select(counts, (unsaturated - 128).clamp(-128, 127), -128) as i8;
     }
 }
 
