@@ -30,7 +30,8 @@ It states the versions it used in host-trainer/tests/fixtures/onnx/versions.json
   row; int8 inputs are quantized as TFLite's QUANTIZE does (round half away from zero).
   sine_int8: Keras Dense 16 tanh, Dense 16 sigmoid, Dense 1 on TFLM's sine data, converted
   with float input and output (QUANTIZE and DEQUANTIZE at the edges), per-tensor weights.
-  tflite/conv.tflite and conv_int8.tflite: keras/conv.keras converted, to be refused.
+  tflite/conv.tflite and conv_int8.tflite: keras/conv.keras converted, to be refused;
+  tflite/sine_16x8.tflite: the sine model with int16 activations, to be refused.
 - onnx/tf2onnx_iris.onnx (`--only tf2onnx` writes just this, from the committed
   keras/iris.keras): the Keras model exported as a SavedModel and converted by tf2onnx's
   command line (`python -m tf2onnx.convert --saved-model`, opset 13; tf2onnx installed with
@@ -283,6 +284,13 @@ def tflite_int8_models():
         f.write(converter.convert())
     grid = np.linspace(-0.5, 7.0, 301, dtype=np.float32)[:, None]
     save_to(directory, "sine_int8", grid, tflite_run(path, grid))
+    # 16x8 quantization (int16 activations), to be refused.
+    converter = tf.lite.TFLiteConverter.from_keras_model(sine)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sx[i:i + 1]] for i in range(0, len(sx), 5))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    with open(os.path.join(directory, "sine_16x8.tflite"), "wb") as f:
+        f.write(converter.convert())
     # A convolution, to be refused with its operator named: keras/conv.keras, f32 and int8.
     conv = keras.models.load_model(os.path.join(KERAS, "conv.keras"))
     with open(os.path.join(directory, "conv.tflite"), "wb") as f:

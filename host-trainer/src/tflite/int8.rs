@@ -22,6 +22,8 @@ use crate::imported::ImportError;
 
 /// TFLite's `TensorType` for int32.
 const INT32: u8 = 2;
+/// TFLite's `TensorType` for int16.
+const INT16: u8 = 7;
 
 /// An int8 TensorFlow Lite model as nn-core runs it.
 #[derive(Clone, Debug)]
@@ -139,6 +141,12 @@ pub(super) fn read(
             .and_then(|i| tensors.get(i))
             .ok_or_else(|| super::damaged("a tensor index"))
     };
+    if let Some(t) = tensors.iter().find(|t| t.kind == INT16) {
+        return Err(ImportError(format!(
+            "tensor '{}' is int16 (16x8 quantization): import reads int8 activations",
+            t.name
+        )));
+    }
     let input_tensor = tensor(input)?;
     let features: usize =
         input_tensor
