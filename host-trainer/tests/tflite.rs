@@ -116,7 +116,12 @@ fn an_int8_model_is_not_an_f32_one() {
 
 #[test]
 fn damaged_files_are_refused_without_a_panic() {
-    for name in ["iris_f32.tflite", "iris_int8.tflite", "sine_int8.tflite"] {
+    for name in [
+        "iris_f32.tflite",
+        "iris_int8.tflite",
+        "sine_int8.tflite",
+        "sine_16x8.tflite",
+    ] {
         let bytes = fixture(name);
         for len in 0..bytes.len() {
             let _ = tflite::read(&bytes[..len]);
@@ -137,4 +142,13 @@ fn damaged_files_are_refused_without_a_panic() {
             }
         }
     }
+}
+
+#[test]
+fn int16_activations_are_refused() {
+    let message = tflite::read(&fixture("sine_16x8.tflite")).unwrap_err().0;
+    assert!(
+        message.contains("is int16 (16x8 quantization): import reads int8 activations"),
+        "{message}"
+    );
 }
