@@ -1,7 +1,7 @@
 //! Two jobs before the firmware compiles:
 //! - Picks the memory map for the target (there is deliberately no memory.x in the crate
 //!   root): thumbv7em-none-eabihf -> QEMU mps2-an386, thumbv6m-none-eabi -> QEMU microbit;
-//!   FIRMWARE_BOARD=nrf52840 picks the nRF52840 DK map instead (a real board).
+//!   `--features nrf52840` picks the nRF52840 DK map instead (a real board; its flash driver).
 //! - Generates the typed networks the firmware compiles (`typed_models.rs` in OUT_DIR): one
 //!   per shape and kind (f32, int8) of the weight files named in `NN_MODELS`
 //!   (comma-separated paths, relative to this crate), read with nn-core's own parser;
@@ -38,8 +38,13 @@ fn main() {
 /// Copies the board's memory map to OUT_DIR as memory.x and sets `cfg(board)` and `cfg(dsp)`.
 fn memory_map(out: &Path) {
     let target = std::env::var("TARGET").unwrap_or_default();
+    let nrf52840 = std::env::var_os("CARGO_FEATURE_NRF52840").is_some();
     let board = match std::env::var("FIRMWARE_BOARD") {
+        Ok(board) if board == "nrf52840" && !nrf52840 => {
+            panic!("the nrf52840 board is built with `--features nrf52840` (its flash driver)")
+        }
         Ok(board) => board,
+        Err(_) if nrf52840 => "nrf52840".to_owned(),
         Err(_) if target.starts_with("thumbv6m") => "microbit".to_owned(),
         Err(_) => "mps2-an386".to_owned(),
     };

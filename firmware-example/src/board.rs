@@ -164,6 +164,60 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Cost) {
     (result, cost)
 }
 
+/// The adapted-model store of the nRF52840 DK: its STORE flash region (memory/nrf52840.x)
+/// through the NVMC, by nrf52840-hal's driver (`NorFlash` with 4 KiB pages and 4-byte words,
+/// each word written once between erases: what nn-core's store tests check it meets).
+#[cfg(board = "nrf52840")]
+pub mod store_flash {
+    use nrf52840_hal::nvmc::Nvmc;
+    use nrf52840_hal::pac::NVMC;
+
+    unsafe extern "C" {
+        static __store_start: u8;
+        static __store_end: u8;
+    }
+
+    /// The store's flash.
+    pub type StoreFlash = Nvmc<NVMC>;
+
+    /// The STORE region through the NVMC. Opened for one load or one save at a time, and
+    /// dropped before the next (an adapted model is copied to RAM when loaded, never
+    /// borrowed from the region).
+    pub fn open() -> StoreFlash {
+        let start = &raw const __store_start as usize;
+        let end = &raw const __store_end as usize;
+        // SAFETY: the NVMC is used by this module only, one driver at a time (see above).
+        let nvmc = unsafe { nrf52840_hal::pac::Peripherals::steal() }.NVMC;
+        // SAFETY: the linker script reserves [start, end) in flash for the store, page-aligned;
+        // no other reference to it exists while this driver lives (see above).
+        let storage = unsafe {
+            core::slice::from_raw_parts_mut(core::ptr::with_exposed_provenance_mut::<u8>(start), end - start)
+        };
+        Nvmc::new(nvmc, storage)
+    }
+
+    /// The adapted model `file` the store loaded, kept for the program's life: copied to RAM.
+    pub fn keep(file: &[u8], _slot: u32) -> Option<&'static [u8]> {
+        let buffer = cortex_m::singleton!(: [u32; super::STORE_SLOT / 4] = [0; super::STORE_SLOT / 4])?;
+        let bytes: &mut [u8; super::STORE_SLOT] = bytemuck_bytes(buffer);
+        let kept = bytes.get_mut(..file.len())?;
+        kept.copy_from_slice(file);
+        Some(kept)
+    }
+
+    /// The words as bytes (4-byte aligned, for the weight file's in-place reading).
+    fn bytemuck_bytes(
+        words: &'static mut [u32; super::STORE_SLOT / 4],
+    ) -> &'static mut [u8; super::STORE_SLOT] {
+        // SAFETY: same size and u8 has no alignment requirement; the words are owned here.
+        unsafe { &mut *core::ptr::from_mut(words).cast::<[u8; super::STORE_SLOT]>() }
+    }
+}
+
+/// Bytes per slot of the adapted-model store (two slots of two 4 KiB pages on the nRF52840).
+#[cfg(any(board = "mps2-an386", board = "nrf52840"))]
+pub const STORE_SLOT: usize = 8192;
+
 /// The adapted-model store of the emulated board: QEMU backs mps2-an386's "flash" with RAM,
 /// so this driver programs it with plain stores, keeping NOR semantics (erase sets 0xFF,
 /// writing only clears bits). A real board plugs its flash driver (e.g. the nRF52840's
@@ -181,6 +235,20 @@ pub mod store_flash {
     pub struct EmulatedFlash {
         base: usize,
         len: usize,
+    }
+
+    /// The store's flash.
+    pub type StoreFlash = EmulatedFlash;
+
+    /// The STORE region.
+    pub fn open() -> StoreFlash {
+        EmulatedFlash::new()
+    }
+
+    /// The adapted model the store loaded from `slot`, borrowed in place from the region.
+    pub fn keep(file: &[u8], slot: u32) -> Option<&'static [u8]> {
+        let start = slot as usize * super::STORE_SLOT;
+        EmulatedFlash::new().bytes().get(start..start + file.len())
     }
 
     impl EmulatedFlash {

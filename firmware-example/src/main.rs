@@ -124,30 +124,29 @@ mod size_probe {
     }
 }
 
-/// Bytes per slot of the adapted-model store (two slots).
-#[cfg(board = "mps2-an386")]
-const STORE_SLOT: usize = 8192;
+#[cfg(any(board = "mps2-an386", board = "nrf52840"))]
+use board::STORE_SLOT;
 
 /// The weight file to run: the newest adapted model in the store's slots if there is a
 /// valid one (so fine-tuning survives a reset), else the flashed model region.
 fn model_in_flash() -> &'static [u8] {
-    #[cfg(board = "mps2-an386")]
+    #[cfg(any(board = "mps2-an386", board = "nrf52840"))]
     {
         let store = nn_core::store::SlotStore {
             slot_size: STORE_SLOT as u32,
         };
-        let mut flash = board::store_flash::EmulatedFlash::new();
         let mut scratch = [0u8; STORE_SLOT];
-        if let Ok(found) = store.load(&mut flash, &mut scratch) {
-            let start = found.slot as usize * STORE_SLOT;
-            if let Some(file) = flash.bytes().get(start..start + found.len) {
-                say!(
-                    "using the adapted model in store slot {} (sequence {})",
-                    found.slot,
-                    found.sequence
-                );
-                return file;
-            }
+        // The driver is done with before the model is kept (see board::store_flash).
+        let loaded = store.load(&mut board::store_flash::open(), &mut scratch);
+        if let Ok(found) = loaded
+            && let Some(file) = board::store_flash::keep(&scratch[..found.len], found.slot)
+        {
+            say!(
+                "using the adapted model in store slot {} (sequence {})",
+                found.slot,
+                found.sequence
+            );
+            return file;
         }
     }
     board::model_region()
@@ -528,12 +527,12 @@ fn finetune<N: Trainable>(file: &WeightFile<'_>) {
         insns_per_step
     );
     let _ = (before, after, insns_per_step, ram_bytes);
-    #[cfg(board = "mps2-an386")]
+    #[cfg(any(board = "mps2-an386", board = "nrf52840"))]
     save_adapted::<N>(file, &net);
 }
 
 /// Saves the adapted network to the store's two flash slots and reads it back.
-#[cfg(board = "mps2-an386")]
+#[cfg(any(board = "mps2-an386", board = "nrf52840"))]
 fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
     use nn_core::store::SlotStore;
     const SLOT: usize = STORE_SLOT;
@@ -589,7 +588,7 @@ fn save_adapted<N: Trainable>(file: &WeightFile<'_>, net: &N) {
     let store = SlotStore {
         slot_size: SLOT as u32,
     };
-    let mut flash = board::store_flash::EmulatedFlash::new();
+    let mut flash = board::store_flash::open();
     let result = nn_core::encode(net, &meta, &mut bytes)
         .and_then(|len| store.save(&mut flash, &bytes[..len], &mut scratch))
         .and_then(|saved| {

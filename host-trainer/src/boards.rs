@@ -44,7 +44,7 @@ pub const BOARDS: [Board; 3] = [
     },
     Board {
         name: "nrf52840",
-        description: "Cortex-M4F, nRF52840 DK, FIRMWARE_BOARD=nrf52840",
+        description: "Cortex-M4F, nRF52840 DK, firmware built with --features nrf52840",
         model_region_bytes: 128 * 1024,
         ram_bytes: 256 * 1024,
         run_time_capacity: 256,

@@ -181,7 +181,7 @@ impl Int8Model<'_> {
             *q = crate::tflm::quantize(x, self.input.scale, self.input.zero_point);
         }
         if let Some(tables) = self.input_tables {
-            for (table, q) in tables.chunks_exact(256).zip(q.iter_mut()) {
+            for (table, q) in tables.as_chunks::<256>().0.iter().zip(q.iter_mut()) {
                 *q = table[(i32::from(*q) + 128) as usize & 0xFF];
             }
         }

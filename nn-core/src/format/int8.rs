@@ -637,10 +637,9 @@ fn aligned<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], Error> {
     })
 }
 
+/// Little-endian `i32` words (whole words as arrays: no bounds check in a board's loader).
 fn words_i32(bytes: &[u8]) -> impl Iterator<Item = i32> + '_ {
-    bytes
-        .chunks_exact(4)
-        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    bytes.as_chunks::<4>().0.iter().map(|b| i32::from_le_bytes(*b))
 }
 
 /// A tensor's scale and zero point as a file stores them.
