@@ -56,6 +56,10 @@ fn memory_map(out: &Path) {
     println!("cargo::rerun-if-env-changed=FIRMWARE_BOARD");
     println!("cargo::rustc-check-cfg=cfg(board, values(\"mps2-an386\", \"microbit\", \"nrf52840\"))");
     println!("cargo::rustc-cfg=board=\"{board}\"");
+    if nrf52840 {
+        // defmt's linker script (its log strings live in an info section).
+        println!("cargo::rustc-link-arg=-Tdefmt.x");
+    }
     // nn-core's DSP dot products exist on thumbv7em (its build.rs decides the same way).
     println!("cargo::rustc-check-cfg=cfg(dsp)");
     if target.starts_with("thumbv7em") {

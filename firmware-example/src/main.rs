@@ -7,7 +7,8 @@
 //! the demo's (sine, digits). The code that runs, checks and measures a model is written
 //! once, over [`nn_core::Model`]; only the networks are per shape.
 //!
-//! Output (semihosting), one line each:
+//! Output (semihosting under QEMU; on a real board, defmt over RTT: the same lines), one
+//! line each:
 //! `vector <i>: in=[..] out=[..] expected=[..]`, then
 //! `PARITY model=<name> vectors=<n> mismatches=<m> max_abs_diff=<x>`,
 //! `BENCH model=<name> kind=<f32|int8> path=<typed|generic> insns_per_inference=<N> stack_bytes=<S> spread=<D>`,
@@ -49,19 +50,24 @@ const fn max(a: usize, b: usize) -> usize {
 /// Where the firmware's README tells how to run a model of any size.
 const README_SECTION: &str = "firmware-example/README.md, \"Your own model on the board\"";
 
-/// Prints a line over semihosting, unless built `silent` (to measure code size).
+/// Prints a line (semihosting; on a real board defmt over RTT, [`board::log`]), unless
+/// built `silent` (to measure code size).
 macro_rules! say {
     ($($arg:tt)*) => {
-        #[cfg(not(feature = "silent"))]
+        #[cfg(all(not(feature = "silent"), not(board = "nrf52840")))]
         cortex_m_semihosting::hprintln!($($arg)*);
+        #[cfg(all(not(feature = "silent"), board = "nrf52840"))]
+        board::log::line(format_args!($($arg)*));
     };
 }
 
 /// [`say!`] without the line end: the line goes on with the next `say!`.
 macro_rules! say_part {
     ($($arg:tt)*) => {
-        #[cfg(not(feature = "silent"))]
+        #[cfg(all(not(feature = "silent"), not(board = "nrf52840")))]
         cortex_m_semihosting::hprint!($($arg)*);
+        #[cfg(all(not(feature = "silent"), board = "nrf52840"))]
+        board::log::part(format_args!($($arg)*));
     };
 }
 
