@@ -38,25 +38,35 @@ fn main() {
 /// Copies the board's memory map to OUT_DIR as memory.x and sets `cfg(board)` and `cfg(dsp)`.
 fn memory_map(out: &Path) {
     let target = std::env::var("TARGET").unwrap_or_default();
-    let nrf52840 = std::env::var_os("CARGO_FEATURE_NRF52840").is_some();
-    let board = match std::env::var("FIRMWARE_BOARD") {
-        Ok(board) if board == "nrf52840" && !nrf52840 => {
-            panic!("the nrf52840 board is built with `--features nrf52840` (its flash driver)")
+    let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
+    // A real board is chosen by its feature, which brings its drivers and its log.
+    let real = [("nrf52840", feature("NRF52840")), ("rp2040", feature("RP2040"))];
+    let chosen: Vec<&str> = real.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
+    let board = match (std::env::var("FIRMWARE_BOARD"), chosen.as_slice()) {
+        (_, [_, _, ..]) => panic!("one board at a time: features {chosen:?}"),
+        (Ok(board), []) if real.iter().any(|(name, _)| *name == board) => {
+            panic!("the {board} board is built with `--features {board}` (its drivers and log)")
         }
-        Ok(board) => board,
-        Err(_) if nrf52840 => "nrf52840".to_owned(),
-        Err(_) if target.starts_with("thumbv6m") => "microbit".to_owned(),
-        Err(_) => "mps2-an386".to_owned(),
+        (Ok(board), []) => board,
+        (_, [board]) => (*board).to_owned(),
+        (Err(_), []) if target.starts_with("thumbv6m") => "microbit".to_owned(),
+        (Err(_), []) => "mps2-an386".to_owned(),
     };
+    let real_board = !chosen.is_empty();
     let map = PathBuf::from("memory").join(format!("{board}.x"));
     std::fs::copy(&map, out.join("memory.x"))
         .unwrap_or_else(|e| panic!("no memory map {}: {e}", map.display()));
     println!("cargo::rustc-link-search={}", out.display());
     println!("cargo::rerun-if-changed={}", map.display());
     println!("cargo::rerun-if-env-changed=FIRMWARE_BOARD");
-    println!("cargo::rustc-check-cfg=cfg(board, values(\"mps2-an386\", \"microbit\", \"nrf52840\"))");
+    println!(
+        "cargo::rustc-check-cfg=cfg(board, values(\"mps2-an386\", \"microbit\", \"nrf52840\", \"rp2040\"))"
+    );
     println!("cargo::rustc-cfg=board=\"{board}\"");
-    if nrf52840 {
+    // `real_board`: a board with a probe, logging with defmt over RTT rather than semihosting.
+    println!("cargo::rustc-check-cfg=cfg(real_board)");
+    if real_board {
+        println!("cargo::rustc-cfg=real_board");
         // defmt's linker script (its log strings live in an info section).
         println!("cargo::rustc-link-arg=-Tdefmt.x");
     }

@@ -20,7 +20,7 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   cargo build -p nn-core --target "$target" --no-default-features --quiet
 done
 cargo clippy -p nn-core --all-targets --no-default-features -- -D warnings
-step "firmware: builds for the emulated M4F and M0, and for a real board (nRF52840 DK)"
+step "firmware: builds for the emulated M4F and M0, and for real boards (nRF52840 DK, Raspberry Pi Pico)"
 (
   cd firmware-example
   cargo fmt --check
@@ -31,6 +31,9 @@ step "firmware: builds for the emulated M4F and M0, and for a real board (nRF528
   # The nRF52840 DK (a real board: built, not run): its map and its NVMC-backed store.
   cargo clippy --release --quiet --features nrf52840 --target thumbv7em-none-eabihf --target-dir target/nrf52840 -- -D warnings
   cargo build --release --quiet --features nrf52840 --target thumbv7em-none-eabihf --target-dir target/nrf52840
+  # The Raspberry Pi Pico (RP2040: built, not run; QEMU has no RP2040).
+  cargo clippy --release --quiet --features rp2040 --target thumbv6m-none-eabi --target-dir target/rp2040 -- -D warnings
+  cargo build --release --quiet --features rp2040 --target thumbv6m-none-eabi --target-dir target/rp2040
   # The flash-size probes of scripts/firmware-size.sh.
   for probe in size-f32 size-int8; do
     cargo clippy --release --quiet --features "$probe" --target-dir "target/$probe" -- -D warnings

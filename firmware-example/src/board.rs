@@ -23,8 +23,9 @@ pub fn model_region() -> &'static [u8] {
 /// by the same semihosting call). A real board with no debugger attached, where that call
 /// would halt it, idles instead: its report was sent already.
 pub fn exit(success: bool) -> ! {
-    #[cfg(board = "nrf52840")]
-    if !cortex_m::peripheral::DCB::is_debugger_attached() {
+    // (On the Cortex-M0+ of the RP2040 software cannot read DHCSR: there it always idles.)
+    #[cfg(real_board)]
+    if !cortex_m::peripheral::DCB::is_debugger_attached() || cfg!(board = "rp2040") {
         loop {
             cortex_m::asm::wfi();
         }
@@ -41,7 +42,7 @@ pub fn exit(success: bool) -> ! {
 /// The report on a real board: each line assembled with `core::fmt` (the same text as under
 /// QEMU) and sent as one defmt frame over RTT, which `probe-rs run` prints. defmt-rtt does not
 /// block when no probe reads it: a board on its own runs to the end.
-#[cfg(board = "nrf52840")]
+#[cfg(real_board)]
 pub mod log {
     use core::cell::RefCell;
     use core::fmt::Write;
@@ -70,8 +71,15 @@ pub mod log {
     }
 }
 
+/// The RP2040's second-stage bootloader: the first 256 bytes of flash (memory/rp2040.x), which
+/// the boot ROM checks and runs to set up execute-in-place from the Pico's W25Q080 flash.
+#[cfg(board = "rp2040")]
+#[unsafe(link_section = ".boot2")]
+#[used]
+pub static BOOT2: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
+
 /// Reads and writes a 32-bit memory-mapped register (the emulated boards' timers).
-#[cfg(not(board = "nrf52840"))]
+#[cfg(not(any(board = "nrf52840", board = "rp2040")))]
 mod mmio {
     pub fn write(address: usize, value: u32) {
         // SAFETY: only called with the timer register addresses of this board.
@@ -137,6 +145,34 @@ mod counter {
 
     pub fn instructions(ticks: u32) -> u32 {
         ((u64::from(ticks) * 1000 + TICKS_PER_INSN_X1000 / 2) / TICKS_PER_INSN_X1000) as u32
+    }
+}
+
+/// On the RP2040: SysTick on the processor clock (cycles, not instructions: XIP flash
+/// fetches and their cache misses count). 24 bits: a call may take up to 16.7 M cycles.
+#[cfg(board = "rp2040")]
+mod counter {
+    use cortex_m::peripheral::SYST;
+    use cortex_m::peripheral::syst::SystClkSource;
+
+    const RELOAD: u32 = 0x00FF_FFFF;
+
+    pub fn start() {
+        // SAFETY: the program is single-threaded and owns the core peripherals here.
+        let mut core = unsafe { cortex_m::Peripherals::steal() };
+        core.SYST.set_clock_source(SystClkSource::Core);
+        core.SYST.set_reload(RELOAD);
+        core.SYST.clear_current();
+        core.SYST.enable_counter();
+    }
+
+    /// Ticks since `start` (the counter counts down).
+    pub fn now() -> u32 {
+        RELOAD - SYST::get_current()
+    }
+
+    pub fn instructions(ticks: u32) -> u32 {
+        ticks
     }
 }
 

@@ -54,9 +54,9 @@ const README_SECTION: &str = "firmware-example/README.md, \"Your own model on th
 /// built `silent` (to measure code size).
 macro_rules! say {
     ($($arg:tt)*) => {
-        #[cfg(all(not(feature = "silent"), not(board = "nrf52840")))]
+        #[cfg(all(not(feature = "silent"), not(real_board)))]
         cortex_m_semihosting::hprintln!($($arg)*);
-        #[cfg(all(not(feature = "silent"), board = "nrf52840"))]
+        #[cfg(all(not(feature = "silent"), real_board))]
         board::log::line(format_args!($($arg)*));
     };
 }
@@ -64,9 +64,9 @@ macro_rules! say {
 /// [`say!`] without the line end: the line goes on with the next `say!`.
 macro_rules! say_part {
     ($($arg:tt)*) => {
-        #[cfg(all(not(feature = "silent"), not(board = "nrf52840")))]
+        #[cfg(all(not(feature = "silent"), not(real_board)))]
         cortex_m_semihosting::hprint!($($arg)*);
-        #[cfg(all(not(feature = "silent"), board = "nrf52840"))]
+        #[cfg(all(not(feature = "silent"), real_board))]
         board::log::part(format_args!($($arg)*));
     };
 }
