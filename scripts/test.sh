@@ -34,6 +34,13 @@ step "firmware: builds for the emulated M4F and M0, and for real boards (nRF5284
   # The Raspberry Pi Pico (RP2040: built, not run; QEMU has no RP2040).
   cargo clippy --release --quiet --features rp2040 --target thumbv6m-none-eabi --target-dir target/rp2040 -- -D warnings
   cargo build --release --quiet --features rp2040 --target thumbv6m-none-eabi --target-dir target/rp2040
+  # Their size reports, and the model regions where the READMEs say they are.
+  for board in "nrf52840 thumbv7em-none-eabihf 000e0000" "rp2040 thumbv6m-none-eabi 101c0000"; do
+    set -- $board
+    elf="target/$1/$2/release/firmware-example"
+    arm-none-eabi-size "$elf"
+    arm-none-eabi-nm "$elf" | grep -q "^$3 A __model_start$" || { echo "$1: the model region is not at 0x$3" >&2; exit 1; }
+  done
   # The flash-size probes of scripts/firmware-size.sh.
   for probe in size-f32 size-int8; do
     cargo clippy --release --quiet --features "$probe" --target-dir "target/$probe" -- -D warnings
