@@ -150,7 +150,7 @@ fn exp_on_quarter_interval(a: i32) -> i32 {
     ))
 }
 
-/// gemmlowp's `exp_on_negative_values`: `exp(a)` for `a ≤ 0` with `integer_bits` (0 to 30)
+/// gemmlowp's `exp_on_negative_values`: `exp(a)` for `a ≤ 0` with `integer_bits` (0 to 28)
 /// integer bits, the result with 0 (1.0 is `i32::MAX`).
 pub fn exp_on_negative_values(a: i32, integer_bits: u32) -> i32 {
     /// `exp(-2^k)` with 0 integer bits, for k = -2 to 4.
@@ -163,7 +163,7 @@ pub fn exp_on_negative_values(a: i32, integer_bits: u32) -> i32 {
         (3, 720_401),
         (4, 242),
     ];
-    let integer_bits = integer_bits.min(30) as i32;
+    let integer_bits = integer_bits.min(28) as i32;
     let fractional_bits = 31 - integer_bits;
     let one_quarter = 1i32 << (fractional_bits - 2);
     let a_mod_quarter_minus_quarter = (a & (one_quarter - 1)).wrapping_sub(one_quarter);
@@ -415,6 +415,41 @@ pub fn softmax(input: &[i8], params: &SoftmaxParams, rounding: Rounding, output:
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_input_panics() {
+        // Debug builds check every shift and overflow: extreme values, every integer-bit count.
+        let extremes = [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX, 1 << 30, -(1 << 30)];
+        for &a in &extremes {
+            for bits in 0..=40 {
+                let _ = exp_on_negative_values(a, bits);
+                let _ = logistic(a, bits.min(27));
+                let _ = tanh(a, bits.min(27));
+                let _ = rounding_divide_by_pot(a, bits);
+            }
+            let _ = one_over_one_plus(a);
+            let _ = reciprocal(a, 12);
+            for &b in &extremes {
+                let _ = doubling_high_mul(a, b);
+                for shift in [-40, -31, -1, 0, 1, 30, 40] {
+                    for rounding in [Rounding::Double, Rounding::Single] {
+                        let _ = multiply_by_quantized_multiplier(a, b.max(0), shift, rounding);
+                    }
+                }
+            }
+        }
+        for scale in [f32::MIN_POSITIVE, 1e-12, 1.0, 1e12, f32::MAX] {
+            let _ = logistic_table(scale, 0, Rounding::Double);
+            let _ = tanh_table(scale, -128, Rounding::Single);
+            let _ = SoftmaxParams::new(scale, 1.0, Rounding::Double);
+        }
+        let params = SoftmaxParams::new(0.05, 1.0, Rounding::Double).unwrap();
+        let mut out = [0i8; 3];
+        softmax(&[], &params, Rounding::Double, &mut out);
+        softmax(&[-128, 127, 0], &params, Rounding::Single, &mut out);
+        let _ = quantize(f32::NAN, 0.1, 0);
+        let _ = quantize(f32::INFINITY, 1e-30, 127);
+    }
 
     #[test]
     fn rounding_divide_rounds_half_away_from_zero() {
