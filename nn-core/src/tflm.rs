@@ -468,20 +468,20 @@ mod tests {
             let a = -(k as f64) / 20.0; // 0 to -10
             let raw = (a * (1u64 << 26) as f64) as i32; // 5 integer bits
             let e = exp_on_negative_values(raw, 5) as f64 / unit;
-            assert!((e - libm::exp(a)).abs() < 1e-6, "exp({a}) = {e}");
+            assert!(libm::fabs(e - libm::exp(a)) < 1e-6, "exp({a}) = {e}");
             let raw4 = (a / 2.0 * (1u64 << 27) as f64) as i32;
             let l = logistic(raw4, 4) as f64 / unit;
             assert!(
-                (l - 1.0 / (1.0 + libm::exp(-a / 2.0))).abs() < 1e-6,
+                libm::fabs(l - 1.0 / (1.0 + libm::exp(-a / 2.0))) < 1e-6,
                 "logistic({a})"
             );
             let t = tanh(raw4, 4) as f64 / unit;
-            assert!((t - libm::tanh(a / 2.0)).abs() < 1e-6, "tanh({a}) = {t}");
+            assert!(libm::fabs(t - libm::tanh(a / 2.0)) < 1e-6, "tanh({a}) = {t}");
         }
         for k in 0..100 {
             let a = k as f64 / 100.0;
             let r = one_over_one_plus((a * unit) as i32) as f64 / unit;
-            assert!((r - 1.0 / (1.0 + a)).abs() < 1e-8);
+            assert!(libm::fabs(r - 1.0 / (1.0 + a)) < 1e-8);
         }
     }
 
@@ -490,7 +490,7 @@ mod tests {
         for real in [0.5, 0.001234, 3.75, 1e-9, 0.999999999] {
             let (m, s) = quantize_multiplier(real, Rounding::Double).unwrap();
             let back = f64::from(m) * libm::exp2(f64::from(s)) / 2147483648.0;
-            assert!((back / real - 1.0).abs() < 1e-9, "{real}: {m} {s}");
+            assert!(libm::fabs(back / real - 1.0) < 1e-9, "{real}: {m} {s}");
         }
         assert_eq!(quantize_multiplier(0.0, Rounding::Double), Some((0, 0)));
         assert_eq!(quantize_multiplier(1e-12, Rounding::Double), Some((0, 0)));
@@ -510,7 +510,7 @@ mod tests {
             let total: f64 = z.iter().map(|v| libm::exp(*v)).sum();
             for (&q, v) in out.iter().zip(z) {
                 let p = (f64::from(q) + 128.0) / 256.0;
-                assert!((p - libm::exp(v) / total).abs() <= 1.0 / 256.0, "{out:?}");
+                assert!(libm::fabs(p - libm::exp(v) / total) <= 1.0 / 256.0, "{out:?}");
             }
         }
     }
@@ -544,7 +544,7 @@ mod tests {
                     let got = multiply_by_quantized_multiplier(x, m, s, rounding);
                     let bound = if rounding == Rounding::Single { 0.5 } else { 1.0 };
                     assert!(
-                        (f64::from(got) - exact).abs() <= bound + 1e-9,
+                        libm::fabs(f64::from(got) - exact) <= bound + 1e-9,
                         "{x} {m} {s} {rounding:?}"
                     );
                 }
@@ -560,8 +560,8 @@ mod tests {
             let x = 0.05 * (q - 3) as f64;
             let s = (f64::from(sigmoid[(q + 128) as usize]) + 128.0) / 256.0;
             let t = f64::from(tanh[(q + 128) as usize]) / 128.0;
-            assert!((s - 1.0 / (1.0 + libm::exp(-x))).abs() <= 1.0 / 256.0, "{q}");
-            assert!((t - libm::tanh(x)).abs() <= 1.0 / 128.0, "{q}");
+            assert!(libm::fabs(s - 1.0 / (1.0 + libm::exp(-x))) <= 1.0 / 256.0, "{q}");
+            assert!(libm::fabs(t - libm::tanh(x)) <= 1.0 / 128.0, "{q}");
         }
     }
 }
