@@ -202,6 +202,26 @@ struct Tensor {
     zero_points: Vec<i64>,
 }
 
+/// The subgraph as the readers walk it: its tensors, its operators in order, its input
+/// (of `features` values a sample) and its outputs.
+struct Graph<'a> {
+    tensors: Vec<Tensor>,
+    ops: Vec<Op<'a>>,
+    input: i32,
+    features: usize,
+    outputs: Vec<i32>,
+}
+
+impl Graph<'_> {
+    /// Tensor `index`, or an error for an index the file does not have.
+    fn tensor(&self, index: i32) -> Result<&Tensor, ImportError> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.tensors.get(i))
+            .ok_or_else(|| damaged("a tensor index"))
+    }
+}
+
 /// An operator of the subgraph.
 struct Op<'a> {
     code: i32,
@@ -255,24 +275,20 @@ pub fn read_with(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<Tfli
 
 /// The name of a convolution or pooling operator the model's operator table has, if any.
 fn convolution_in(bytes: &[u8]) -> Option<&'static str> {
-    let codes = Buf(bytes).table_at(0).ok()?.tables(1).ok()?;
-    codes.iter().find_map(|c| {
-        let code = i32::from(c.u8_field(0, 0).ok()?).max(c.u32_field(3, 0).ok()? as i32);
-        match code {
-            3 => Some("CONV_2D"),
-            4 => Some("DEPTHWISE_CONV_2D"),
-            1 => Some("AVERAGE_POOL_2D"),
-            17 => Some("MAX_POOL_2D"),
-            _ => None,
-        }
+    let codes = operator_codes(Buf(bytes).table_at(0).ok()?).ok()?;
+    codes.iter().find_map(|code| match code {
+        3 => Some("CONV_2D"),
+        4 => Some("DEPTHWISE_CONV_2D"),
+        1 => Some("AVERAGE_POOL_2D"),
+        17 => Some("MAX_POOL_2D"),
+        _ => None,
     })
 }
 
-/// [`read_with`] but for the convolution note.
-fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteModel, ImportError> {
-    let buf = Buf(bytes);
-    let model = buf.table_at(0)?;
-    let codes: Vec<i32> = model
+/// The model's operator codes (`BuiltinOperator`, the larger of the deprecated byte and
+/// the newer field).
+fn operator_codes(model: Table<'_>) -> Result<Vec<i32>, ImportError> {
+    model
         .tables(1)?
         .iter()
         .map(|c| {
@@ -280,7 +296,52 @@ fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteM
             let code = c.u32_field(3, 0)? as i32;
             Ok(deprecated.max(code))
         })
-        .collect::<Result<_, ImportError>>()?;
+        .collect()
+}
+
+/// The subgraph's operators in order, each with its code looked up.
+fn operators<'a>(graph: &Table<'a>, codes: &[i32]) -> Result<Vec<Op<'a>>, ImportError> {
+    graph
+        .tables(3)?
+        .iter()
+        .map(|operator| {
+            let code = usize::try_from(operator.u32_field(0, 0)?)
+                .ok()
+                .and_then(|i| codes.get(i))
+                .copied()
+                .ok_or_else(|| damaged("an operator code"))?;
+            Ok(Op {
+                code,
+                ins: operator.i32s(1)?,
+                outs: operator.i32s(2)?,
+                options: operator.table(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Values per sample of the input tensor (its shape after the batch dimension), refused if
+/// none.
+fn input_features(input: &Tensor) -> Result<usize, ImportError> {
+    let features = match input.shape.as_slice() {
+        [features] => *features,
+        [_, rest @ ..] => rest.iter().product(),
+        [] => 0,
+    };
+    if features == 0 {
+        return Err(ImportError(format!(
+            "input '{}' of shape {:?}",
+            input.name, input.shape
+        )));
+    }
+    Ok(features)
+}
+
+/// [`read_with`] but for the convolution note.
+fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteModel, ImportError> {
+    let buf = Buf(bytes);
+    let model = buf.table_at(0)?;
+    let codes = operator_codes(model)?;
     let subgraphs = model.tables(2)?;
     let [graph] = subgraphs.as_slice() else {
         return Err(ImportError(format!(
@@ -325,14 +386,8 @@ fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteM
             })
         })
         .collect::<Result<_, ImportError>>()?;
-    let tensor = |index: i32| -> Result<&Tensor, ImportError> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| tensors.get(i))
-            .ok_or_else(|| damaged("a tensor index"))
-    };
     let inputs = graph.i32s(1)?;
-    let [input] = inputs.as_slice() else {
+    let [input] = *inputs.as_slice() else {
         return Err(ImportError(format!(
             "{} inputs: import reads models of one input",
             inputs.len()
@@ -340,57 +395,25 @@ fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteM
     };
     let description = model.string(3)?;
     let producer = format!("tflite {}", description.trim()).trim().to_owned();
-    if tensors.iter().any(|t| t.kind == INT8) {
-        let ops = graph
-            .tables(3)?
-            .iter()
-            .map(|operator| {
-                let code = usize::try_from(operator.u32_field(0, 0)?)
-                    .ok()
-                    .and_then(|i| codes.get(i))
-                    .copied()
-                    .ok_or_else(|| damaged("an operator code"))?;
-                Ok(Op {
-                    code,
-                    ins: operator.i32s(1)?,
-                    outs: operator.i32s(2)?,
-                    options: operator.table(4)?,
-                })
-            })
-            .collect::<Result<Vec<_>, ImportError>>()?;
-        return int8::read(
-            &tensors,
-            &ops,
-            *input,
-            &graph.i32s(2)?,
-            graph.string(4)?,
-            producer,
-            rounding,
-        )
-        .map(TfliteModel::Int8);
-    }
-    let input_tensor = tensor(*input)?;
-    let features = match input_tensor.shape.as_slice() {
-        [features] => *features,
-        [_, rest @ ..] => rest.iter().product(),
-        [] => 0,
+    let ops = operators(graph, &codes)?;
+    let name = graph.string(4)?;
+    let mut graph = Graph {
+        tensors,
+        ops,
+        input,
+        features: 0,
+        outputs: graph.i32s(2)?,
     };
-    if features == 0 {
-        return Err(ImportError(format!(
-            "input '{}' of shape {:?}",
-            input_tensor.name, input_tensor.shape
-        )));
+    graph.features = input_features(graph.tensor(input)?)?;
+    if graph.tensors.iter().any(|t| t.kind == INT8) {
+        return int8::read(&graph, name, producer, rounding).map(TfliteModel::Int8);
     }
+    let tensor = |index: i32| graph.tensor(index);
+    let features = graph.features;
     let mut chain = Chain::new(features);
-    let mut current = *input;
-    for operator in graph.tables(3)? {
-        let code = usize::try_from(operator.u32_field(0, 0)?)
-            .ok()
-            .and_then(|i| codes.get(i))
-            .copied()
-            .ok_or_else(|| damaged("an operator code"))?;
-        let ins = operator.i32s(1)?;
-        let outs = operator.i32s(2)?;
+    let mut current = input;
+    for operator in &graph.ops {
+        let (code, ins, outs) = (operator.code, &operator.ins, &operator.outs);
         let out = *outs.first().ok_or_else(|| damaged("an operator's outputs"))?;
         let out_name = tensor(out)?.name.clone();
         let refuse = |what: String| {
@@ -410,7 +433,7 @@ fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteM
                 .as_ref()
                 .ok_or_else(|| refuse(format!("input '{}' is not a constant", t.name)))
         };
-        let options = operator.table(4)?;
+        let options = operator.options;
         match code {
             op::FULLY_CONNECTED => {
                 let w = tensor(*ins.get(1).ok_or_else(|| refuse("no weights".into()))?)?;
@@ -490,13 +513,12 @@ fn read_graph(bytes: &[u8], rounding: nn_core::tflm::Rounding) -> Result<TfliteM
         }
         current = out;
     }
-    let outputs = graph.i32s(2)?;
-    if outputs.as_slice() != [current] {
+    if graph.outputs != [current] {
         return Err(ImportError(
             "the model's output is not the end of its chain of operators".into(),
         ));
     }
-    chain.finish(graph.string(4)?, producer).map(TfliteModel::F32)
+    chain.finish(name, producer).map(TfliteModel::F32)
 }
 
 /// The operator's name in messages.

@@ -403,9 +403,15 @@ pub fn tflm_dense(
         *y = (out.clamp(-128, 127) as i8).max(min);
     });
     if let crate::TflmActivation::Table { table, .. } = stage.activation {
-        for v in y {
-            *v = table[(i32::from(*v) + 128) as usize & 0xFF];
-        }
+        look_up(table, y);
+    }
+}
+
+/// Each int8 value `v` of `y` replaced by `table[v + 128]` (an activation's table), in place.
+#[inline]
+pub fn look_up(table: &[i8; 256], y: &mut [i8]) {
+    for v in y {
+        *v = table[(i32::from(*v) + 128) as usize & 0xFF];
     }
 }
 

@@ -128,16 +128,14 @@ pub(super) fn import(args: ImportArgs) -> Result<(), Error> {
     let scaling = imported.scaling;
     let (golden, names, data) = match (&args.data, &args.target) {
         (Some(data), Some(target)) => {
-            let (raw, names) = read_for(net.inputs(), net.outputs(), net.output_activation(), data, target)?;
-            if args.vectors > raw.len() {
-                eprintln!(
-                    "note: {} test vectors stored, not {}: {} has only {} rows",
-                    raw.len(),
-                    args.vectors,
-                    data.display(),
-                    raw.len()
-                );
-            }
+            let (raw, names) = read_for(
+                args.vectors,
+                net.inputs(),
+                net.outputs(),
+                net.output_activation(),
+                data,
+                target,
+            )?;
             let golden = Golden::from_samples(&net, scaling.as_ref(), &raw, args.vectors, args.seed);
             (golden, Some(names), Some(raw))
         }
@@ -187,7 +185,7 @@ fn import_int8(args: &ImportArgs, imported: &crate::tflite::ImportedInt8) -> Res
     let name = model_name(args.name.as_deref(), &args.out);
     let (golden, names, data) = match (&args.data, &args.target) {
         (Some(data), Some(target)) => {
-            let (raw, names) = read_for(inputs, outputs, activation, data, target)?;
+            let (raw, names) = read_for(args.vectors, inputs, outputs, activation, data, target)?;
             let golden = Golden::from_samples_with(None, &raw, args.vectors, args.seed, |x| {
                 predictor.predict(&model, x).to_vec()
             });
@@ -246,8 +244,9 @@ fn source_line(source: &Path, producer: &str, name: &str) -> String {
 
 /// The rows of `data` for a network of `inputs` and `outputs` with the output `activation`:
 /// the features are every column but `target`, the task from the output layer; and the
-/// names to store.
+/// names to store. Says so if `data` has fewer rows than the `wanted` test vectors.
 fn read_for(
+    wanted: usize,
     inputs: usize,
     outputs: usize,
     activation: nn_core::Activation,
@@ -262,6 +261,7 @@ fn read_for(
     let task = Task::for_loss(loss, outputs)?;
     let raw = Dataset::from_columns(&table, &columns, target_column, task, &[])?;
     let names = ModelNames::of(&raw, target);
+    super::note_fewer_rows(wanted, data, raw.len());
     Ok((raw, names))
 }
 

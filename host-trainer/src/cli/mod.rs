@@ -634,6 +634,16 @@ pub(super) fn load_model(path: &Path) -> Result<LoadedModel, Error> {
     })
 }
 
+/// Says so when `data` has fewer rows than the `wanted` test vectors (all are stored).
+pub(super) fn note_fewer_rows(wanted: usize, data: &Path, rows: usize) {
+    if wanted > rows {
+        eprintln!(
+            "note: {rows} test vectors stored, not {wanted}: {} has only {rows} rows",
+            data.display()
+        );
+    }
+}
+
 /// The columns of `table` that are `model`'s inputs, in input order: by name when the file
 /// names them (any order; extra columns are said and left out), else every column but
 /// `target`, in order (a file of format version 1 or 2, said).
@@ -1089,15 +1099,7 @@ fn quantize(args: QuantizeArgs) -> Result<(), Error> {
     let qnet = crate::quantize::quantize(net, &calib)?;
     let int8 = qnet.model();
     let mut predictor = crate::quantize::QPredictor::new(&int8);
-    if args.vectors > raw.len() {
-        eprintln!(
-            "note: {} test vectors stored, not {}: {} has only {} rows",
-            raw.len(),
-            args.vectors,
-            args.calib.display(),
-            raw.len()
-        );
-    }
+    note_fewer_rows(args.vectors, &args.calib, raw.len());
     let golden = Golden::from_samples_with(model.scaling.as_ref(), &raw, args.vectors, 0, |x| {
         predictor.predict(&int8, x).to_vec()
     });

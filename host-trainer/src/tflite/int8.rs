@@ -17,7 +17,7 @@ use nn_core::{
     TflmStage,
 };
 
-use super::{FLOAT32, INT8, Op, Tensor, op, op_label};
+use super::{FLOAT32, Graph, INT8, Op, Tensor, op, op_label};
 use crate::imported::ImportError;
 
 /// TFLite's `TensorType` for int32.
@@ -125,47 +125,23 @@ fn params_of(t: &Tensor) -> Result<QuantParams, ImportError> {
     }
 }
 
-/// Reads the int8 chain of `ops` over `tensors`, from graph input `input` to `output`.
+/// Reads the int8 chain of `graph`, from its input to its output.
 pub(super) fn read(
-    tensors: &[Tensor],
-    ops: &[Op<'_>],
-    input: i32,
-    outputs: &[i32],
+    graph: &Graph<'_>,
     name: String,
     producer: String,
     rounding: Rounding,
 ) -> Result<ImportedInt8, ImportError> {
-    let tensor = |index: i32| -> Result<&Tensor, ImportError> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| tensors.get(i))
-            .ok_or_else(|| super::damaged("a tensor index"))
-    };
-    if let Some(t) = tensors.iter().find(|t| t.kind == INT16) {
+    let tensor = |index: i32| graph.tensor(index);
+    let (input, features) = (graph.input, graph.features);
+    if let Some(t) = graph.tensors.iter().find(|t| t.kind == INT16) {
         return Err(ImportError(format!(
             "tensor '{}' is int16 (16x8 quantization): import reads int8 activations",
             t.name
         )));
     }
     let input_tensor = tensor(input)?;
-    let features: usize =
-        input_tensor
-            .shape
-            .iter()
-            .skip(1)
-            .product::<usize>()
-            .max(if input_tensor.shape.len() == 1 {
-                input_tensor.shape[0]
-            } else {
-                0
-            });
-    if features == 0 {
-        return Err(ImportError(format!(
-            "input '{}' of shape {:?}",
-            input_tensor.name, input_tensor.shape
-        )));
-    }
-    let mut ops = ops.iter().peekable();
+    let mut ops = graph.ops.iter().peekable();
     let mut current = input;
     match input_tensor.kind {
         INT8 => {}
@@ -334,7 +310,7 @@ pub(super) fn read(
         }
         current = out;
     }
-    if outputs != [current] {
+    if graph.outputs != [current] {
         return Err(ImportError(
             "the model's output is not the end of its chain of operators".into(),
         ));

@@ -71,9 +71,7 @@ impl Lookup<'_> {
     /// Applies the table to the pre-activation values `y` in place.
     #[inline]
     pub fn apply(&self, y: &mut [i8]) {
-        for v in y {
-            *v = self.table[(i32::from(*v) + 128) as usize & 0xFF];
-        }
+        quant::look_up(self.table, y);
     }
 }
 
