@@ -162,7 +162,7 @@ impl Engine {
     pub fn forward(&mut self, params: &[f32], rows: usize) {
         let rows = rows.min(self.capacity);
         self.clear_padding(rows);
-        let stride = self.stride;
+        let (stride, active) = (self.stride, active_lanes(rows));
         for (l, spec) in self.specs.iter().enumerate() {
             let (n_in, n_out) = (usize::from(spec.inputs), usize::from(spec.outputs));
             let (weights, bias) = params[self.offsets[l]..self.offsets[l + 1]].split_at(n_in * n_out);
@@ -180,13 +180,15 @@ impl Engine {
                 w,
                 input,
                 stride,
-                stride,
-                stride,
+                active,
+                active,
                 pre,
                 stride,
                 Accumulate::FromBias(bias),
             );
-            activate_batch(spec.activation, pre, out);
+            for (pre, out) in pre.chunks_exact(stride).zip(out.chunks_exact_mut(stride)) {
+                activate_batch(spec.activation, &pre[..active], &mut out[..active]);
+            }
             if spec.activation == Activation::Softmax {
                 per_sample(out, n_out, stride, rows, &mut self.column[0], |y| {
                     activate(Activation::Softmax, y)
@@ -219,7 +221,7 @@ impl Engine {
     /// The output layer's delta is nn-core's fused [`loss_and_delta`].
     pub fn backward(&mut self, params: &[f32], rows: usize, loss: Loss, grads: &mut [f32]) -> f32 {
         let rows = rows.min(self.capacity);
-        let stride = self.stride;
+        let (stride, active) = (self.stride, active_lanes(rows));
         let last = self.specs.len() - 1;
         let n_out = usize::from(self.specs[last].outputs);
         let mut total = 0.0;
@@ -256,7 +258,7 @@ impl Engine {
             let (grad_w, grad_b) = grads[self.offsets[l]..self.offsets[l + 1]].split_at_mut(n_in * n_out);
             let delta = &self.delta[..n_out * stride];
             for (d_row, gb) in delta.chunks_exact(stride).zip(grad_b.iter_mut()) {
-                *gb += sum(d_row);
+                *gb += sum(&d_row[..active]);
             }
             let input = &input[..n_in * stride];
             let sample_major = &mut self.samples[l];
@@ -297,8 +299,8 @@ impl Engine {
                 w,
                 delta,
                 stride,
-                stride,
-                stride,
+                active,
+                active,
                 grad,
                 stride,
                 Accumulate::Overwrite,
@@ -326,12 +328,21 @@ impl Engine {
                     }
                 }
             } else {
-                activation_backward(previous, y, grad);
+                for (y, grad) in y.chunks_exact(stride).zip(grad.chunks_exact_mut(stride)) {
+                    activation_backward(previous, &y[..active], &mut grad[..active]);
+                }
             }
             std::mem::swap(&mut self.delta, &mut self.grad_in);
         }
         total
     }
+}
+
+/// The lanes a batch of `rows` samples computes: its whole blocks. Lanes beyond them (of a
+/// larger batch before) are neither computed nor read: a half-batch of 32 samples in buffers
+/// sized for 64 costs 32 lanes, not 64.
+fn active_lanes(rows: usize) -> usize {
+    rows.div_ceil(LANES) * LANES
 }
 
 /// `out = activation(pre)` element-wise over a whole feature-major buffer, in one pass:
