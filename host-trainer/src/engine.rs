@@ -8,7 +8,8 @@
 //! ([`crate::fastmath`]). Reported metrics and golden vectors come from nn-core's forward
 //! either way. Sums over the batch (gradients) run in a fixed order: same inputs, same bits.
 
-use nn_core::activation::{activate, activation_backward};
+use nn_core::activation::{SoftmaxSums, activation_backward, softmax_with_sums};
+use nn_core::loss::softmax_cross_entropy;
 use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
 
 use crate::fastmath;
@@ -55,6 +56,9 @@ pub struct Engine {
     row_keys: Vec<u64>,
     /// Per row, the weight of its loss (empty: all 1).
     row_weights: Vec<f32>,
+    /// Per row, the sums of the output layer's softmax (if it has one), which its
+    /// cross-entropy reuses instead of computing every exponential again.
+    softmax_sums: Vec<SoftmaxSums>,
 }
 
 impl Engine {
@@ -110,6 +114,7 @@ impl Engine {
             masks: vec![Vec::new(); specs.len()],
             row_keys: vec![0; capacity],
             row_weights: Vec::new(),
+            softmax_sums: vec![SoftmaxSums { max: 0.0, sum: 0.0 }; capacity],
         }
     }
 
@@ -190,8 +195,9 @@ impl Engine {
                 activate_batch(spec.activation, &pre[..active], &mut out[..active]);
             }
             if spec.activation == Activation::Softmax {
-                per_sample(out, n_out, stride, rows, &mut self.column[0], |y| {
-                    activate(Activation::Softmax, y)
+                let sums = &mut self.softmax_sums;
+                per_sample(out, n_out, stride, rows, &mut self.column[0], |r, y| {
+                    sums[r] = softmax_with_sums(y);
                 });
             }
             let rate = self.dropout[l];
@@ -233,14 +239,13 @@ impl Engine {
                 y[o] = self.out[last][o * stride + r];
             }
             let t = &self.targets[r * n_out..(r + 1) * n_out];
-            let sample_loss = loss_and_delta(
-                loss,
-                self.specs[last].activation,
-                &z[..n_out],
-                &y[..n_out],
-                t,
-                &mut d[..n_out],
-            );
+            let (z, y, d) = (&z[..n_out], &y[..n_out], &mut d[..n_out]);
+            let activation = self.specs[last].activation;
+            let sample_loss = if (loss, activation) == (Loss::CrossEntropy, Activation::Softmax) {
+                softmax_cross_entropy(self.softmax_sums[r], z, y, t, d)
+            } else {
+                loss_and_delta(loss, activation, z, y, t, d)
+            };
             if let Some(&weight) = self.row_weights.get(r) {
                 total += weight * sample_loss;
                 d[..n_out].iter_mut().for_each(|d| *d *= weight);
@@ -366,20 +371,21 @@ fn activate_batch(activation: Activation, pre: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Applies `f` to each of the first `rows` samples' values across `width` feature rows.
+/// Applies `f(r, values)` to each of the first `rows` samples' values across `width` feature
+/// rows.
 fn per_sample(
     values: &mut [f32],
     width: usize,
     stride: usize,
     rows: usize,
     column: &mut [f32],
-    f: impl Fn(&mut [f32]),
+    mut f: impl FnMut(usize, &mut [f32]),
 ) {
     for r in 0..rows {
         for (i, c) in column[..width].iter_mut().enumerate() {
             *c = values[i * stride + r];
         }
-        f(&mut column[..width]);
+        f(r, &mut column[..width]);
         for (i, c) in column[..width].iter().enumerate() {
             values[i * stride + r] = *c;
         }

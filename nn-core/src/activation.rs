@@ -138,8 +138,24 @@ pub fn sigmoid(z: f32) -> f32 {
     }
 }
 
+/// What a softmax computed on the way: the largest pre-activation and `Σ exp(z - max)` (summed
+/// in order), from which its cross-entropy follows without another exponential
+/// ([`crate::loss::softmax_cross_entropy`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SoftmaxSums {
+    /// The largest pre-activation.
+    pub max: f32,
+    /// `Σ exp(z - max)`.
+    pub sum: f32,
+}
+
 /// Softmax in place, shifted by the maximum so exp never overflows.
 fn softmax(values: &mut [f32]) {
+    softmax_with_sums(values);
+}
+
+/// Softmax in place (as [`activate`] computes it), returning its [`SoftmaxSums`].
+pub fn softmax_with_sums(values: &mut [f32]) -> SoftmaxSums {
     let max = values
         .iter()
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
@@ -152,6 +168,7 @@ fn softmax(values: &mut [f32]) {
         let inv = 1.0 / sum;
         values.iter_mut().for_each(|v| *v *= inv);
     }
+    SoftmaxSums { max, sum }
 }
 
 /// Turns dL/dy into dL/dz in place, given the activation's outputs `y`.

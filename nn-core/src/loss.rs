@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::activation::{Activation, activation_backward};
+use crate::activation::{Activation, SoftmaxSums, activation_backward, softmax_with_sums};
 use crate::math;
 
 /// Probabilities are clamped to `[PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON]` before a
@@ -103,6 +103,19 @@ fn sign(x: f32) -> f32 {
     }
 }
 
+/// Cross-entropy after a softmax and its fused delta `y·Σt - t`, from the sums the softmax
+/// computed ([`softmax_with_sums`]): `ln Σ exp z = max + ln sum`, so the loss needs no
+/// exponential of its own. The same bits as [`loss_and_delta`] for
+/// `(Loss::CrossEntropy, Activation::Softmax)`, which calls it.
+pub fn softmax_cross_entropy(sums: SoftmaxSums, z: &[f32], y: &[f32], t: &[f32], delta: &mut [f32]) -> f32 {
+    let log_sum_exp = sums.max + math::ln(sums.sum);
+    let t_sum: f32 = t.iter().sum();
+    for ((d, y), t) in delta.iter_mut().zip(y).zip(t) {
+        *d = y * t_sum - t;
+    }
+    z.iter().zip(t).map(|(z, t)| t * (log_sum_exp - z)).sum()
+}
+
 /// The loss of an output layer and its gradient with respect to the layer's pre-activation.
 ///
 /// `z` are the output layer's pre-activations, `y = activation(z)` its outputs, `t` the
@@ -121,16 +134,10 @@ pub fn loss_and_delta(
 ) -> f32 {
     match (loss, activation) {
         (Loss::CrossEntropy, Activation::Softmax) => {
-            let max = z
-                .iter()
-                .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-            let sum_exp: f32 = z.iter().map(|&v| math::exp(v - max)).sum();
-            let log_sum_exp = max + math::ln(sum_exp);
-            let t_sum: f32 = t.iter().sum();
-            for ((d, y), t) in delta.iter_mut().zip(y).zip(t) {
-                *d = y * t_sum - t;
-            }
-            z.iter().zip(t).map(|(z, t)| t * (log_sum_exp - z)).sum()
+            // The softmax's sums, computed again from z (delta is the scratch space).
+            delta.iter_mut().zip(z).for_each(|(d, &z)| *d = z);
+            let sums = softmax_with_sums(delta);
+            softmax_cross_entropy(sums, z, y, t, delta)
         }
         (Loss::BinaryCrossEntropy, Activation::Sigmoid) => {
             let n = z.len().max(1) as f32;

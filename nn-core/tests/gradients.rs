@@ -11,7 +11,8 @@
 mod common;
 
 use common::*;
-use nn_core::activation::{activate, activation_backward};
+use nn_core::activation::{activate, activation_backward, softmax_with_sums};
+use nn_core::loss::softmax_cross_entropy;
 use nn_core::{
     Activation, Dense, GradientOf, Identity, Init, LeakyRelu, Loss, Relu, Sigmoid, Softmax, Tanh, Trainable,
     Vector, loss_and_delta, network,
@@ -173,6 +174,42 @@ fn fused_softmax_cross_entropy_is_finite_when_saturated() {
     );
     assert_close(value as f64, 400.0, 1e-3, 0.0, "loss of a confident wrong answer");
     assert_eq!(delta, [1.0, -1.0, 0.0]);
+}
+
+/// The trainer's path (the forward's softmax keeps its sums, the loss reuses them) against
+/// `loss_and_delta`, which computes them again: the same bits, and sums that are what they
+/// say (the largest logit; Σ exp(z - max) to f32's precision, from f64).
+#[test]
+fn cross_entropy_from_the_forward_sums_is_loss_and_delta_bit_for_bit() {
+    let mut rng = rng(7);
+    for n in [1, 2, 3, 10, 17] {
+        for spread in [1.0, 30.0, 300.0] {
+            let z = values(&mut rng, n, -spread, spread, 0.0);
+            let t = targets(&mut rng, Loss::CrossEntropy, n);
+            let mut y = z.clone();
+            let sums = softmax_with_sums(&mut y);
+            let mut reference_y = z.clone();
+            activate(Activation::Softmax, &mut reference_y);
+            assert_eq!(
+                bits(&y),
+                bits(&reference_y),
+                "softmax_with_sums is activate's softmax"
+            );
+            let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            assert_eq!(sums.max.to_bits(), max.to_bits());
+            let sum: f64 = z.iter().map(|&v| (f64::from(v) - f64::from(max)).exp()).sum();
+            assert_close(f64::from(sums.sum), sum, 0.0, 1e-6, "Σ exp(z - max)");
+            let (mut fused, mut reused) = (vec![0.0; n], vec![0.0; n]);
+            let a = loss_and_delta(Loss::CrossEntropy, Activation::Softmax, &z, &y, &t, &mut fused);
+            let b = softmax_cross_entropy(sums, &z, &y, &t, &mut reused);
+            assert_eq!(a.to_bits(), b.to_bits(), "loss of {z:?}");
+            assert_eq!(bits(&fused), bits(&reused), "delta of {z:?}");
+        }
+    }
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
 }
 
 /// Checks `accumulate_gradients` of `net` on one sample against finite differences of an f64
