@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use host_trainer::gemm::{Accumulate, Strided, gemm};
+use host_trainer::gemm::{Accumulate, Panel, Strided, gemm};
 
 /// One product: name, rows, depth, width, and whether `a` is read by columns.
 struct Case {
@@ -34,6 +34,14 @@ fn main() {
             width: 784,
             transposed_a: false,
             mode: "add",
+        },
+        Case {
+            name: "forward 64->128 (b in level 1)",
+            rows: 128,
+            depth: 64,
+            width: 32,
+            transposed_a: false,
+            mode: "bias",
         },
         Case {
             name: "forward 128->10",
@@ -80,6 +88,7 @@ fn main() {
         let flops = 2.0 * (case.rows * case.depth * case.width) as f64;
         let repeats = (2e9 / flops).ceil() as usize;
         let mut best = f64::INFINITY;
+        let mut panel = Panel::default();
         for _ in 0..5 {
             let start = Instant::now();
             for r in 0..repeats {
@@ -90,7 +99,7 @@ fn main() {
                 };
                 gemm(
                     case.rows, case.depth, a, &b, case.width, case.width, case.width, &mut c, case.width,
-                    mode,
+                    mode, &mut panel,
                 );
             }
             best = best.min(start.elapsed().as_secs_f64());

@@ -13,7 +13,7 @@ use nn_core::loss::softmax_cross_entropy;
 use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
 
 use crate::fastmath;
-use crate::gemm::{Accumulate, Strided, gemm, store};
+use crate::gemm::{Accumulate, Panel, Strided, gemm, store};
 
 /// Samples processed together in the innermost loops.
 pub const LANES: usize = 16;
@@ -59,6 +59,8 @@ pub struct Engine {
     /// Per row, the sums of the output layer's softmax (if it has one), which its
     /// cross-entropy reuses instead of computing every exponential again.
     softmax_sums: Vec<SoftmaxSums>,
+    /// The matrix kernel's scratch space.
+    panel: Panel,
 }
 
 impl Engine {
@@ -115,6 +117,7 @@ impl Engine {
             row_keys: vec![0; capacity],
             row_weights: Vec::new(),
             softmax_sums: vec![SoftmaxSums { max: 0.0, sum: 0.0 }; capacity],
+            panel: Panel::default(),
         }
     }
 
@@ -190,6 +193,7 @@ impl Engine {
                 pre,
                 stride,
                 Accumulate::FromBias(bias),
+                &mut self.panel,
             );
             for (pre, out) in pre.chunks_exact(stride).zip(out.chunks_exact_mut(stride)) {
                 activate_batch(spec.activation, &pre[..active], &mut out[..active]);
@@ -275,7 +279,7 @@ impl Engine {
                     delta,
                     stride,
                     rows,
-                    sample_major,
+                    (sample_major, &mut self.panel),
                     swapped,
                     Accumulate::Overwrite,
                 );
@@ -286,7 +290,8 @@ impl Engine {
                 }
             } else {
                 // grad_w[o][i] = Σ_s delta[o][s]·x[i][s], lanes over the inputs.
-                sample_products(delta, input, stride, rows, sample_major, grad_w, Accumulate::Add);
+                let scratch = (&mut sample_major[..], &mut self.panel);
+                sample_products(delta, input, stride, rows, scratch, grad_w, Accumulate::Add);
             }
             if l == 0 {
                 break;
@@ -309,6 +314,7 @@ impl Engine {
                 grad,
                 stride,
                 Accumulate::Overwrite,
+                &mut self.panel,
             );
             let previous = self.specs[l - 1].activation;
             let y = if self.dropout[l - 1] > 0.0 {
@@ -454,13 +460,14 @@ fn transposes_outputs(n_in: usize, n_out: usize) -> bool {
 
 /// `out[p][q] = Σ_s left[p][s]·right[q][s]` (or `+=`, by `mode`) over the first `rows`
 /// samples of two feature-major matrices with rows of `stride`, summed over `s` in order:
-/// `right` is copied sample-major into `scratch` so that the lanes run over `q`.
+/// `right` is copied sample-major into the first scratch buffer so that the lanes run over
+/// `q`; the second is the matrix kernel's.
 fn sample_products(
     left: &[f32],
     right: &[f32],
     stride: usize,
     rows: usize,
-    scratch: &mut [f32],
+    (scratch, panel): (&mut [f32], &mut Panel),
     out: &mut [f32],
     mode: Accumulate<'_>,
 ) {
@@ -473,6 +480,6 @@ fn sample_products(
         col_stride: 1,
     };
     gemm(
-        left_rows, rows, left, scratch, padded, padded, right_rows, out, right_rows, mode,
+        left_rows, rows, left, scratch, padded, padded, right_rows, out, right_rows, mode, panel,
     );
 }

@@ -9,7 +9,10 @@
 //! A tile is computed by a function of its own ([`accumulate`]) whose every loop has a
 //! length known at compile time and whose operands arrive as whole arrays: that is what
 //! lets the compiler keep the tile in registers (no stores to the stack inside the loop) and
-//! drop the bounds checks of the inner loop.
+//! drop the bounds checks of the inner loop. The tile's rows of `a` are first copied into a
+//! [`Panel`], `[k][row]`, so the inner loop reads them through one pointer and broadcasts
+//! them straight from memory (rows read in place would each need a register of their own,
+//! and x86-64 has too few).
 
 use crate::engine::LANES;
 
@@ -39,20 +42,27 @@ pub struct Strided<'a> {
     pub col_stride: usize,
 }
 
-/// The shape of one product: `c` (`rows × width`, `valid` columns kept, row stride
-/// `c_stride`) from `a` (`rows × depth`) and `b` (`depth × width`, row stride `b_stride`).
-#[derive(Clone, Copy, Debug)]
-struct Shape {
-    depth: usize,
-    b_stride: usize,
-    width: usize,
-    valid: usize,
-    c_stride: usize,
+/// Scratch space of the kernel: a row tile's rows of `a`, copied `[k][row]` (grown to the
+/// longest product it has served, then reused: no allocation per product).
+#[derive(Debug, Default)]
+pub struct Panel(Vec<f32>);
+
+impl Panel {
+    /// Room for `depth` steps of a tile of `T` rows.
+    fn columns<const T: usize>(&mut self, depth: usize) -> &mut [[f32; T]] {
+        if self.0.len() < depth * T {
+            self.0.resize(depth * T, 0.0);
+        }
+        self.0[..depth * T].as_chunks_mut::<T>().0
+    }
 }
 
 /// `c[m][j]` for `m < rows`, `j < valid` (of `width`, a multiple of [`LANES`]), from
-/// `a` (`rows × depth`) and `b` (`depth × width`, row stride `b_stride`); `c` has row stride
-/// `c_stride`.
+/// `a` (`rows × depth`) and `b` (`depth × width`, row stride `b_stride`, whole rows); `c` has
+/// row stride `c_stride`. `panel` is scratch space.
+///
+/// # Panics
+/// If `b` holds fewer than `depth` rows or `width` exceeds `b_stride` (a caller's bug).
 #[allow(clippy::too_many_arguments)] // a matrix product has this many dimensions
 pub fn gemm(
     rows: usize,
@@ -65,7 +75,12 @@ pub fn gemm(
     c: &mut [f32],
     c_stride: usize,
     mode: Accumulate<'_>,
+    panel: &mut Panel,
 ) {
+    assert!(
+        width <= b_stride && b.len() >= depth * b_stride,
+        "b holds depth whole rows"
+    );
     let shape = Shape {
         depth,
         b_stride,
@@ -75,82 +90,119 @@ pub fn gemm(
     };
     let mut m = 0;
     while m < rows {
+        let tile = Tile { m, mode };
         m += match rows - m {
-            1 => row_tile::<1>(m, a, b, c, shape, mode),
-            2 => row_tile::<2>(m, a, b, c, shape, mode),
-            3 if TILE_M > 3 => row_tile::<3>(m, a, b, c, shape, mode),
-            _ => row_tile::<TILE_M>(m, a, b, c, shape, mode),
+            left if left >= TILE_M => row_tile::<TILE_M>(tile, a, b, c, shape, panel),
+            left if left >= 4 => row_tile::<4>(tile, a, b, c, shape, panel),
+            left if left >= 2 => row_tile::<2>(tile, a, b, c, shape, panel),
+            _ => row_tile::<1>(tile, a, b, c, shape, panel),
         };
     }
+}
+
+/// The shape of a product: `c` (`width` columns, `valid` of them kept, row stride
+/// `c_stride`) from `depth` steps of `a` and `b` (row stride `b_stride`).
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    depth: usize,
+    b_stride: usize,
+    width: usize,
+    valid: usize,
+    c_stride: usize,
+}
+
+/// A row tile: its first row, and how it starts and is stored.
+#[derive(Clone, Copy, Debug)]
+struct Tile<'a> {
+    m: usize,
+    mode: Accumulate<'a>,
 }
 
 /// Rows `m..m + T` of `c`, every block of columns; returns `T`.
 #[inline(always)]
 fn row_tile<const T: usize>(
-    m: usize,
+    tile: Tile<'_>,
     a: Strided<'_>,
     b: &[f32],
     c: &mut [f32],
     shape: Shape,
-    mode: Accumulate<'_>,
+    panel: &mut Panel,
 ) -> usize {
-    let depth = shape.depth;
-    if a.col_stride == 1 {
-        // Rows of `a` are contiguous (weights in the forward pass, deltas in a gradient).
+    let (m, depth) = (tile.m, shape.depth);
+    if a.col_stride == 1 && shape.valid <= LANES {
+        // One block of columns: the rows of `a` are read once, in place.
         let rows: [&[f32]; T] = std::array::from_fn(|t| &a.data[(m + t) * a.row_stride..][..depth]);
-        blocks::<T>(m, |k| std::array::from_fn(|t| rows[t][k]), b, c, shape, mode);
+        blocks::<T, _>(
+            tile,
+            || (0..depth).map(|k| std::array::from_fn(|t| rows[t][k])),
+            b,
+            c,
+            shape,
+        );
+    } else if a.col_stride == 1 {
+        // Rows of `a` are contiguous (weights in the forward pass, deltas in a gradient):
+        // copied into the panel, read there through one pointer by every block.
+        let rows: [&[f32]; T] = std::array::from_fn(|t| &a.data[(m + t) * a.row_stride..][..depth]);
+        let columns = panel.columns::<T>(depth);
+        for (k, column) in columns.iter_mut().enumerate() {
+            *column = std::array::from_fn(|t| rows[t][k]);
+        }
+        blocks::<T, _>(tile, || columns.iter().copied(), b, c, shape);
+    } else if a.row_stride == 1 {
+        // Columns of `a` are contiguous (a transposed weight matrix in the backward pass).
+        let columns = || {
+            a.data[m..]
+                .chunks(a.col_stride)
+                .take(depth)
+                .map(|column| *column.first_chunk::<T>().expect("a holds rows m..m + T"))
+        };
+        blocks::<T, _>(tile, columns, b, c, shape);
     } else {
-        // Columns of `a` are (a transposed weight matrix in the backward pass).
-        let (data, step) = (a.data, a.col_stride);
-        let at = |k: usize| -> [f32; T] { std::array::from_fn(|t| data[k * step + (m + t) * a.row_stride]) };
-        blocks::<T>(m, at, b, c, shape, mode);
+        let at = |k: usize| std::array::from_fn(|t| a.data[k * a.col_stride + (m + t) * a.row_stride]);
+        blocks::<T, _>(tile, || (0..depth).map(at), b, c, shape);
     }
     T
 }
 
-/// Every block of [`LANES`] columns of rows `m..m + T`, `a_column(k)` giving `a(m.., k)`.
+/// Every block of [`LANES`] columns of rows `m..m + T`; `a_columns()` gives `a(m.., k)` for
+/// each step `k` of the part, in order.
 #[inline(always)]
-fn blocks<const T: usize>(
-    m: usize,
-    a_column: impl Fn(usize) -> [f32; T],
+fn blocks<const T: usize, I: Iterator<Item = [f32; T]>>(
+    tile: Tile<'_>,
+    a_columns: impl Fn() -> I,
     b: &[f32],
     c: &mut [f32],
     shape: Shape,
-    mode: Accumulate<'_>,
 ) {
+    let m = tile.m;
     for j0 in (0..shape.width).step_by(LANES) {
         let end = (j0 + LANES).min(shape.valid);
         if end <= j0 {
             break;
         }
-        let start = match mode {
+        let start = match tile.mode {
             Accumulate::FromBias(bias) => std::array::from_fn(|t| [bias[m + t]; LANES]),
             _ => [[0.0; LANES]; T],
         };
-        let b_block = &b[j0..];
-        let b_row = |k: usize| -> &[f32; LANES] {
-            b_block[k * shape.b_stride..]
-                .first_chunk::<LANES>()
-                .expect("b holds depth rows of whole blocks")
-        };
-        let tile = accumulate(start, shape.depth, &a_column, b_row);
-        for (t, row) in tile.iter().enumerate() {
+        let b_rows = b
+            .chunks_exact(shape.b_stride)
+            .take(shape.depth)
+            .map(|row| row[j0..].first_chunk::<LANES>().expect("width within b_stride"));
+        let sums = accumulate(start, a_columns().zip(b_rows));
+        for (t, row) in sums.iter().enumerate() {
             let at = (m + t) * shape.c_stride;
-            store(mode, row, &mut c[at + j0..at + end]);
+            store(tile.mode, row, &mut c[at + j0..at + end]);
         }
     }
 }
 
-/// `acc[t][l] += a(k)[t] · b(k)[l]` for `k` in `0..depth`, in order: the register tile.
+/// `acc[t][l] += a[t] · b[l]` for each step `(a, b)`, in order: the register tile.
 #[inline(always)]
 fn accumulate<'b, const T: usize>(
     mut acc: [[f32; LANES]; T],
-    depth: usize,
-    a: impl Fn(usize) -> [f32; T],
-    b: impl Fn(usize) -> &'b [f32; LANES],
+    steps: impl Iterator<Item = ([f32; T], &'b [f32; LANES])>,
 ) -> [[f32; LANES]; T] {
-    for k in 0..depth {
-        let (a, b) = (a(k), b(k));
+    for (a, b) in steps {
         for (row, &a) in acc.iter_mut().zip(&a) {
             for (acc, &b) in row.iter_mut().zip(b) {
                 *acc += a * b;
