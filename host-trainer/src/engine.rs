@@ -26,11 +26,19 @@ pub struct Engine {
     capacity: usize,
     /// Batch capacity rounded up to whole blocks: the stride of every feature row.
     stride: usize,
-    /// The batch's inputs, `[input][stride]` (padding lanes zero).
+    /// The batch's inputs, `[input][stride]` (padding lanes zero), turned from `input_rows`
+    /// by the forward pass.
     input: Vec<f32>,
+    /// The batch's inputs as loaded, sample by sample, `[stride][inputs rounded up to
+    /// LANES]`, if the first layer's weight gradient runs its lanes over the inputs (see
+    /// [`transposes_outputs`]): that gradient reads them so, and the forward pass turns them
+    /// to `input` in register squares, cheaper than storing each value at its own place.
+    /// Else empty, and samples are stored into `input` value by value.
+    input_rows: Vec<f32>,
     /// Per layer, the operand of its weight gradient turned sample-major: its input,
-    /// `[stride][inputs rounded up to LANES]`, or its delta, `[stride][outputs rounded up]`
-    /// (see [`transposes_outputs`]).
+    /// `[stride][inputs rounded up to LANES]` (empty for the first layer, which has
+    /// `input_rows`), or its delta, `[stride][outputs rounded up]` (see
+    /// [`transposes_outputs`]).
     samples: Vec<Vec<f32>>,
     /// The weight gradient of a layer that transposes its delta, `[input][output]`.
     swapped: Vec<f32>,
@@ -84,14 +92,20 @@ impl Engine {
             capacity,
             stride,
             input: vec![0.0; stride * n_in],
+            input_rows: if transposes_outputs(n_in, usize::from(specs[0].outputs)) {
+                Vec::new()
+            } else {
+                vec![0.0; stride * n_in.div_ceil(LANES) * LANES]
+            },
             samples: specs
                 .iter()
-                .map(|s| {
+                .enumerate()
+                .map(|(l, s)| {
                     let (n_in, n_out) = (usize::from(s.inputs), usize::from(s.outputs));
-                    let lanes = if transposes_outputs(n_in, n_out) {
-                        n_out
-                    } else {
-                        n_in
+                    let lanes = match (transposes_outputs(n_in, n_out), l) {
+                        (true, _) => n_out,
+                        (false, 0) => 0, // the first layer's inputs: input_rows
+                        (false, _) => n_in,
                     };
                     vec![0.0; stride * lanes.div_ceil(LANES) * LANES]
                 })
@@ -153,8 +167,13 @@ impl Engine {
 
     /// Loads sample `x` with targets `t` as row `row` of the batch.
     pub fn set_sample(&mut self, row: usize, x: &[f32], t: &[f32]) {
-        for (i, &v) in x.iter().enumerate() {
-            self.input[i * self.stride + row] = v;
+        let padded = self.input_rows.len() / self.stride;
+        if padded == 0 {
+            for (i, &v) in x.iter().enumerate() {
+                self.input[i * self.stride + row] = v;
+            }
+        } else {
+            self.input_rows[row * padded..row * padded + x.len()].copy_from_slice(x);
         }
         self.targets[row * t.len()..(row + 1) * t.len()].copy_from_slice(t);
     }
@@ -169,8 +188,14 @@ impl Engine {
     /// Forward pass of the first `rows` samples loaded with [`Engine::set_sample`].
     pub fn forward(&mut self, params: &[f32], rows: usize) {
         let rows = rows.min(self.capacity);
-        self.clear_padding(rows);
         let (stride, active) = (self.stride, active_lanes(rows));
+        let padded = self.input_rows.len() / stride;
+        if padded > 0 {
+            let n_in = usize::from(self.specs[0].inputs);
+            let samples = &self.input_rows[..active * padded];
+            transpose(samples, padded, n_in, &mut self.input, stride);
+        }
+        self.clear_padding(rows);
         for (l, spec) in self.specs.iter().enumerate() {
             let (n_in, n_out) = (usize::from(spec.inputs), usize::from(spec.outputs));
             let (weights, bias) = params[self.offsets[l]..self.offsets[l + 1]].split_at(n_in * n_out);
@@ -274,15 +299,9 @@ impl Engine {
             if transposes_outputs(n_in, n_out) {
                 // grad_wᵀ[i][o] = Σ_s x[i][s]·delta[o][s], lanes over the outputs.
                 let swapped = &mut self.swapped[..n_in * n_out];
-                sample_products(
-                    input,
-                    delta,
-                    stride,
-                    rows,
-                    (sample_major, &mut self.panel),
-                    swapped,
-                    Accumulate::Overwrite,
-                );
+                let right = Right::FeatureMajor(delta, &mut sample_major[..]);
+                let out = (&mut swapped[..], Accumulate::Overwrite);
+                sample_products(input, right, stride, rows, &mut self.panel, out);
                 for (i, row) in swapped.chunks_exact(n_out).enumerate() {
                     for (g, &v) in grad_w[i..].iter_mut().step_by(n_in).zip(row) {
                         *g += v;
@@ -290,8 +309,13 @@ impl Engine {
                 }
             } else {
                 // grad_w[o][i] = Σ_s delta[o][s]·x[i][s], lanes over the inputs.
-                let scratch = (&mut sample_major[..], &mut self.panel);
-                sample_products(delta, input, stride, rows, scratch, grad_w, Accumulate::Add);
+                let right = if l == 0 {
+                    Right::SampleMajor(&self.input_rows)
+                } else {
+                    Right::FeatureMajor(input, &mut sample_major[..])
+                };
+                let out = (grad_w, Accumulate::Add);
+                sample_products(delta, right, stride, rows, &mut self.panel, out);
             }
             if l == 0 {
                 break;
@@ -458,28 +482,41 @@ fn transposes_outputs(n_in: usize, n_out: usize) -> bool {
     n_in * n_out.div_ceil(LANES) < n_out * n_in.div_ceil(LANES)
 }
 
-/// `out[p][q] = Σ_s left[p][s]·right[q][s]` (or `+=`, by `mode`) over the first `rows`
-/// samples of two feature-major matrices with rows of `stride`, summed over `s` in order:
-/// `right` is copied sample-major into the first scratch buffer so that the lanes run over
-/// `q`; the second is the matrix kernel's.
+/// The right operand of [`sample_products`].
+enum Right<'a> {
+    /// Feature-major, `[q][stride]`, turned sample-major into the scratch buffer.
+    FeatureMajor(&'a [f32], &'a mut [f32]),
+    /// Already sample-major, `[stride][q rounded up to LANES]` (the loaded inputs).
+    SampleMajor(&'a [f32]),
+}
+
+/// `out[p][q] = Σ_s left[p][s]·right[q][s]` (or `+=`, by the mode) over the first `rows`
+/// samples, `left` feature-major with rows of `stride`, summed over `s` in order: `right` is
+/// read sample-major so that the lanes run over `q`.
 fn sample_products(
     left: &[f32],
-    right: &[f32],
+    right: Right<'_>,
     stride: usize,
     rows: usize,
-    (scratch, panel): (&mut [f32], &mut Panel),
-    out: &mut [f32],
-    mode: Accumulate<'_>,
+    panel: &mut Panel,
+    (out, mode): (&mut [f32], Accumulate<'_>),
 ) {
-    let (left_rows, right_rows) = (left.len() / stride, right.len() / stride);
-    let padded = right_rows.div_ceil(LANES) * LANES;
-    transpose(right, stride, rows, scratch, padded);
+    let left_rows = left.len() / stride;
+    let right_rows = out.len() / left_rows.max(1);
+    let (samples, padded): (&[f32], usize) = match right {
+        Right::FeatureMajor(right, scratch) => {
+            let padded = right_rows.div_ceil(LANES) * LANES;
+            transpose(right, stride, rows, scratch, padded);
+            (scratch, padded)
+        }
+        Right::SampleMajor(samples) => (samples, samples.len() / stride),
+    };
     let left = Strided {
         data: left,
         row_stride: stride,
         col_stride: 1,
     };
     gemm(
-        left_rows, rows, left, scratch, padded, padded, right_rows, out, right_rows, mode, panel,
+        left_rows, rows, left, samples, padded, padded, right_rows, out, right_rows, mode, panel,
     );
 }

@@ -18,7 +18,7 @@ use crate::engine::LANES;
 
 /// Rows of `c` computed together: 8 tiles of 16 lanes fill half of AVX-512's 32 vector
 /// registers; with 16 registers (AVX2) 4 rows keep the tile out of memory.
-pub const TILE_M: usize = if cfg!(target_feature = "avx512f") { 8 } else { 4 };
+pub const TILE_M: usize = if cfg!(target_feature = "avx512f") { 8 } else { 6 };
 
 /// How a tile of `c` starts and ends.
 #[derive(Clone, Copy, Debug)]
