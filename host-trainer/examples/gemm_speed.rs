@@ -33,7 +33,7 @@ fn main() {
             depth: 32,
             width: 784,
             transposed_a: false,
-            mode: "add",
+            mode: "overwrite",
         },
         Case {
             name: "forward 64->128 (b in level 1)",
@@ -82,7 +82,6 @@ fn main() {
         };
         let mode = match case.mode {
             "bias" => Accumulate::FromBias(&bias),
-            "add" => Accumulate::Add,
             _ => Accumulate::Overwrite,
         };
         let flops = 2.0 * (case.rows * case.depth * case.width) as f64;

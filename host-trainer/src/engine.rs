@@ -30,14 +30,13 @@ pub struct Engine {
     /// by the forward pass.
     input: Vec<f32>,
     /// The batch's inputs as loaded, sample by sample, `[stride][inputs rounded up to
-    /// LANES]`, if the first layer's weight gradient runs its lanes over the inputs (see
-    /// [`transposes_outputs`]): that gradient reads them so, and the forward pass turns them
-    /// to `input` in register squares, cheaper than storing each value at its own place.
-    /// Else empty, and samples are stored into `input` value by value.
+    /// LANES]`, if [`loads_rows`]: the first layer's weight gradient reads them so, and the
+    /// forward pass turns them to `input` in register squares, cheaper than storing each
+    /// value at its own place. Else empty, and samples are stored into `input` value by value.
     input_rows: Vec<f32>,
     /// Per layer, the operand of its weight gradient turned sample-major: its input,
-    /// `[stride][inputs rounded up to LANES]` (empty for the first layer, which has
-    /// `input_rows`), or its delta, `[stride][outputs rounded up]` (see
+    /// `[stride][inputs rounded up to LANES]` (empty for a first layer that
+    /// [`loads_rows`]), or its delta, `[stride][outputs rounded up]` (see
     /// [`transposes_outputs`]).
     samples: Vec<Vec<f32>>,
     /// The weight gradient of a layer that transposes its delta, `[input][output]`.
@@ -92,10 +91,10 @@ impl Engine {
             capacity,
             stride,
             input: vec![0.0; stride * n_in],
-            input_rows: if transposes_outputs(n_in, usize::from(specs[0].outputs)) {
-                Vec::new()
-            } else {
+            input_rows: if loads_rows(&specs[0]) {
                 vec![0.0; stride * n_in.div_ceil(LANES) * LANES]
+            } else {
+                Vec::new()
             },
             samples: specs
                 .iter()
@@ -104,7 +103,7 @@ impl Engine {
                     let (n_in, n_out) = (usize::from(s.inputs), usize::from(s.outputs));
                     let lanes = match (transposes_outputs(n_in, n_out), l) {
                         (true, _) => n_out,
-                        (false, 0) => 0, // the first layer's inputs: input_rows
+                        (false, 0) if loads_rows(s) => 0, // input_rows
                         (false, _) => n_in,
                     };
                     vec![0.0; stride * lanes.div_ceil(LANES) * LANES]
@@ -251,8 +250,9 @@ impl Engine {
         }
     }
 
-    /// Backward pass after [`Engine::forward`]: adds the gradients of the summed loss over
-    /// the `rows` samples into `grads` (laid out as the parameters) and returns that sum.
+    /// Backward pass after [`Engine::forward`]: writes the gradients of the summed loss over
+    /// the `rows` samples into `grads` (laid out as the parameters; every element written,
+    /// nothing read) and returns that sum.
     /// The output layer's delta is nn-core's fused [`loss_and_delta`].
     pub fn backward(&mut self, params: &[f32], rows: usize, loss: Loss, grads: &mut [f32]) -> f32 {
         let rows = rows.min(self.capacity);
@@ -292,7 +292,7 @@ impl Engine {
             let (grad_w, grad_b) = grads[self.offsets[l]..self.offsets[l + 1]].split_at_mut(n_in * n_out);
             let delta = &self.delta[..n_out * stride];
             for (d_row, gb) in delta.chunks_exact(stride).zip(grad_b.iter_mut()) {
-                *gb += sum(&d_row[..active]);
+                *gb = sum(&d_row[..active]);
             }
             let input = &input[..n_in * stride];
             let sample_major = &mut self.samples[l];
@@ -300,22 +300,20 @@ impl Engine {
                 // grad_wᵀ[i][o] = Σ_s x[i][s]·delta[o][s], lanes over the outputs.
                 let swapped = &mut self.swapped[..n_in * n_out];
                 let right = Right::FeatureMajor(delta, &mut sample_major[..]);
-                let out = (&mut swapped[..], Accumulate::Overwrite);
-                sample_products(input, right, stride, rows, &mut self.panel, out);
+                sample_products(input, right, stride, rows, &mut self.panel, swapped);
                 for (i, row) in swapped.chunks_exact(n_out).enumerate() {
                     for (g, &v) in grad_w[i..].iter_mut().step_by(n_in).zip(row) {
-                        *g += v;
+                        *g = v;
                     }
                 }
             } else {
                 // grad_w[o][i] = Σ_s delta[o][s]·x[i][s], lanes over the inputs.
-                let right = if l == 0 {
+                let right = if l == 0 && !self.input_rows.is_empty() {
                     Right::SampleMajor(&self.input_rows)
                 } else {
                     Right::FeatureMajor(input, &mut sample_major[..])
                 };
-                let out = (grad_w, Accumulate::Add);
-                sample_products(delta, right, stride, rows, &mut self.panel, out);
+                sample_products(delta, right, stride, rows, &mut self.panel, grad_w);
             }
             if l == 0 {
                 break;
@@ -459,7 +457,7 @@ fn transpose(from: &[f32], stride: usize, rows: usize, to: &mut [f32], to_stride
             let turned = turn(&square);
             for (to_row, values) in to_block.chunks_mut(to_stride).zip(&turned) {
                 if let Some(out) = to_row.get_mut(i0..i0 + width) {
-                    store(Accumulate::Overwrite, values, out);
+                    store(values, out);
                 }
             }
         }
@@ -471,6 +469,14 @@ fn transpose(from: &[f32], stride: usize, rows: usize, to: &mut [f32], to_stride
 #[inline(always)]
 fn turn(square: &[[f32; LANES]; LANES]) -> [[f32; LANES]; LANES] {
     std::array::from_fn(|j| std::array::from_fn(|i| square[i][j]))
+}
+
+/// True if the batch is loaded sample by sample into `input_rows` (see [`Engine`]): the
+/// first layer's weight gradient runs its lanes over the inputs, and there are at least
+/// [`LANES`] of them (for fewer, turning whole squares would cost more than it saves).
+fn loads_rows(first: &LayerSpec) -> bool {
+    let (n_in, n_out) = (usize::from(first.inputs), usize::from(first.outputs));
+    !transposes_outputs(n_in, n_out) && n_in >= LANES
 }
 
 /// True if a layer's weight gradient costs less with the sum's lanes over its outputs (its
@@ -490,7 +496,7 @@ enum Right<'a> {
     SampleMajor(&'a [f32]),
 }
 
-/// `out[p][q] = Σ_s left[p][s]·right[q][s]` (or `+=`, by the mode) over the first `rows`
+/// `out[p][q] = Σ_s left[p][s]·right[q][s]` over the first `rows`
 /// samples, `left` feature-major with rows of `stride`, summed over `s` in order: `right` is
 /// read sample-major so that the lanes run over `q`.
 fn sample_products(
@@ -499,7 +505,7 @@ fn sample_products(
     stride: usize,
     rows: usize,
     panel: &mut Panel,
-    (out, mode): (&mut [f32], Accumulate<'_>),
+    out: &mut [f32],
 ) {
     let left_rows = left.len() / stride;
     let right_rows = out.len() / left_rows.max(1);
@@ -517,6 +523,16 @@ fn sample_products(
         col_stride: 1,
     };
     gemm(
-        left_rows, rows, left, samples, padded, padded, right_rows, out, right_rows, mode, panel,
+        left_rows,
+        rows,
+        left,
+        samples,
+        padded,
+        padded,
+        right_rows,
+        out,
+        right_rows,
+        Accumulate::Overwrite,
+        panel,
     );
 }

@@ -27,8 +27,6 @@ pub enum Accumulate<'a> {
     FromBias(&'a [f32]),
     /// c = Σ.
     Overwrite,
-    /// c += Σ (summed from zero first, then added once).
-    Add,
 }
 
 /// A matrix read element by element: `data[m * row_stride + k * col_stride]`.
@@ -191,7 +189,7 @@ fn blocks<const T: usize, I: Iterator<Item = [f32; T]>>(
         let sums = accumulate(start, a_columns().zip(b_rows));
         for (t, row) in sums.iter().enumerate() {
             let at = (m + t) * shape.c_stride;
-            store(tile.mode, row, &mut c[at + j0..at + end]);
+            store(row, &mut c[at + j0..at + end]);
         }
     }
 }
@@ -212,15 +210,21 @@ fn accumulate<'b, const T: usize>(
     acc
 }
 
-/// Writes (or adds) a row of [`LANES`] values into `out`, which holds up to [`LANES`] of
-/// them. A whole block is moved as one array: `copy_from_slice` of a run-time length would
-/// call `memcpy` for every 64 bytes.
+/// Writes a row of [`LANES`] values into `out`, which holds up to [`LANES`] of them. Moved
+/// in pieces of fixed sizes (the whole block, else 8, 4, 2, 1 values): `copy_from_slice` of
+/// a run-time length would call `memcpy` for a few bytes.
 #[inline(always)]
-pub fn store(mode: Accumulate<'_>, row: &[f32; LANES], out: &mut [f32]) {
-    match (mode, <&mut [f32; LANES]>::try_from(&mut *out)) {
-        (Accumulate::Add, Ok(block)) => block.iter_mut().zip(row).for_each(|(c, a)| *c += a),
-        (Accumulate::Add, Err(_)) => out.iter_mut().zip(row).for_each(|(c, a)| *c += a),
-        (_, Ok(block)) => *block = *row,
-        (_, Err(_)) => out.copy_from_slice(&row[..out.len()]),
+pub fn store(row: &[f32; LANES], out: &mut [f32]) {
+    if let Ok(block) = <&mut [f32; LANES]>::try_from(&mut *out) {
+        *block = *row;
+        return;
+    }
+    let (mut to, mut from) = (out, &row[..]);
+    for size in [8, 4, 2, 1] {
+        if to.len() >= size {
+            let (head, tail) = to.split_at_mut(size);
+            head.copy_from_slice(&from[..size]);
+            (to, from) = (tail, &from[size..]);
+        }
     }
 }

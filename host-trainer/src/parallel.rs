@@ -81,10 +81,10 @@ impl Half {
 
     /// Loads the half's samples from `data`, then runs forward and backward.
     fn compute(&mut self, data: &Dataset, params: &[f32], loss: Loss, rules: &SampleRules) {
-        self.grads.iter_mut().for_each(|g| *g = 0.0);
         self.loss = 0.0;
         let rows = self.samples.len();
         if rows == 0 {
+            self.grads.iter_mut().for_each(|g| *g = 0.0);
             return;
         }
         let per_sample = rules.per_sample();
