@@ -48,6 +48,7 @@ impl Loss {
 
     /// The loss of outputs `y` against targets `t` (computed from the outputs; see
     /// [`loss_and_delta`] for the fused, logit-based form used in training).
+    #[inline]
     pub fn value(self, y: &[f32], t: &[f32]) -> f32 {
         let n = y.len().max(1) as f32;
         let pairs = y.iter().zip(t);
@@ -68,6 +69,7 @@ impl Loss {
     }
 
     /// Writes dL/dy for outputs `y` and targets `t` into `grad`.
+    #[inline]
     pub fn gradient(self, y: &[f32], t: &[f32], grad: &mut [f32]) {
         let n = y.len().max(1) as f32;
         let terms = grad.iter_mut().zip(y).zip(t);
@@ -124,6 +126,7 @@ pub fn softmax_cross_entropy(sums: SoftmaxSums, z: &[f32], y: &[f32], t: &[f32],
 /// and sigmoid with binary cross-entropy (loss from the logits, delta `(y - t) / n`);
 /// neither divides by a probability. Every other pair chains [`Loss::gradient`] with
 /// [`activation_backward`].
+#[inline]
 pub fn loss_and_delta(
     loss: Loss,
     activation: Activation,
