@@ -6,7 +6,7 @@
 //! broadcast. The sum over `k` runs in order, so every element is computed in a fixed order
 //! (and, starting from a bias, in nn-core's `dense_forward` order).
 //!
-//! A tile is computed by a function of its own ([`accumulate`]) whose every loop has a
+//! A tile is computed by a function of its own (`accumulate`) whose every loop has a
 //! length known at compile time and whose operands arrive as whole arrays: that is what
 //! lets the compiler keep the tile in registers (no stores to the stack inside the loop) and
 //! drop the bounds checks of the inner loop. The tile's rows of `a` are first copied into a
