@@ -46,10 +46,15 @@ def peer(peers, name, script, threads):
 
 
 def cpu_model():
+    """The CPU as /proc/cpuinfo names it, with its x86 family and model (as host-trainer bench)."""
+    fields = {}
     for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", "unknown CPU")
+    if "cpu family" in fields and "model" in fields:
+        return f"{name} (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def main():

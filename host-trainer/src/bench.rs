@@ -133,7 +133,10 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         "case", "samples", "epochs", "batch", "samples/s", "loss (seed 1)"
     );
     let runs = args.repeat.max(1);
-    let mut threads = 0;
+    // The threads every case trains with (said even when no case runs).
+    let threads = args
+        .threads
+        .unwrap_or(TrainConfig::new(Loss::MeanSquaredError).threads);
     for case in cases(args)?
         .into_iter()
         .filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
@@ -147,8 +150,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
             let mut config = TrainConfig::new(case.loss);
             config.epochs = case.epochs;
             config.batch = case.batch;
-            config.threads = args.threads.unwrap_or(config.threads);
-            threads = config.threads;
+            config.threads = threads;
             let history = fit(&mut net, &case.data, None, &config, &mut rng, &mut |_| {})?;
             speeds.push(history.samples_per_second());
             if repeat == 0 {
@@ -183,16 +185,25 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
 /// The CPU's model name (Linux's /proc/cpuinfo) and core count.
 fn cpu_model() -> String {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, name)| name.trim().to_owned())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
-    format!("{model}, {cores} cores")
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    format!("{}, {cores} cores", describe_cpu(&info))
+}
+
+/// The CPU as `/proc/cpuinfo` names it, with its x86 family and model numbers when given
+/// (a virtual machine often shows a bare "AMD EPYC"; family 23 model 49 says Zen 2), else
+/// the architecture.
+fn describe_cpu(info: &str) -> String {
+    let field = |key: &str| {
+        info.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.trim() == key)
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    let name = field("model name").unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => format!("{name} (family {family}, model {model})"),
+        _ => name,
+    }
 }
 
 /// The widest vector instructions this build was compiled for.
@@ -205,5 +216,18 @@ fn simd_level() -> &'static str {
         "NEON"
     } else {
         "no wide vectors"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_cpu;
+
+    #[test]
+    fn the_cpu_is_named_with_its_family_and_model() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 23\nmodel\t\t: 49\nmodel name\t: AMD EPYC\n";
+        assert_eq!(describe_cpu(info), "AMD EPYC (family 23, model 49)");
+        assert_eq!(describe_cpu("model name\t: Apple M2\n"), "Apple M2");
+        assert_eq!(describe_cpu(""), std::env::consts::ARCH);
     }
 }
