@@ -9,8 +9,8 @@
 //! either way. Sums over the batch (gradients) run in a fixed order: same inputs, same bits.
 
 use nn_core::activation::{SoftmaxSums, activation_backward, softmax_with_sums};
-use nn_core::loss::softmax_cross_entropy;
-use nn_core::{Activation, LayerSpec, Loss, loss_and_delta};
+use nn_core::loss::loss_and_delta_given;
+use nn_core::{Activation, LayerSpec, Loss};
 
 use crate::fastmath;
 use crate::gemm::{Accumulate, Panel, Strided, gemm, store};
@@ -63,8 +63,9 @@ pub struct Engine {
     row_keys: Vec<u64>,
     /// Per row, the weight of its loss (empty: all 1).
     row_weights: Vec<f32>,
-    /// Per row, the sums of the output layer's softmax (if it has one), which its
-    /// cross-entropy reuses instead of computing every exponential again.
+    /// Per row, the sums of the last softmax the forward pass computed: the output layer's,
+    /// if it is a softmax (only then are they read), which its cross-entropy reuses instead
+    /// of computing every exponential again.
     softmax_sums: Vec<SoftmaxSums>,
     /// The matrix kernel's scratch space.
     panel: Panel,
@@ -253,7 +254,8 @@ impl Engine {
     /// Backward pass after [`Engine::forward`]: writes the gradients of the summed loss over
     /// the `rows` samples into `grads` (laid out as the parameters; every element written,
     /// nothing read) and returns that sum.
-    /// The output layer's delta is nn-core's fused [`loss_and_delta`].
+    /// The output layer's delta is nn-core's fused [`loss_and_delta_given`] (a softmax output
+    /// hands it the forward pass's sums).
     pub fn backward(&mut self, params: &[f32], rows: usize, loss: Loss, grads: &mut [f32]) -> f32 {
         let rows = rows.min(self.capacity);
         let (stride, active) = (self.stride, active_lanes(rows));
@@ -270,11 +272,8 @@ impl Engine {
             let t = &self.targets[r * n_out..(r + 1) * n_out];
             let (z, y, d) = (&z[..n_out], &y[..n_out], &mut d[..n_out]);
             let activation = self.specs[last].activation;
-            let sample_loss = if (loss, activation) == (Loss::CrossEntropy, Activation::Softmax) {
-                softmax_cross_entropy(self.softmax_sums[r], z, y, t, d)
-            } else {
-                loss_and_delta(loss, activation, z, y, t, d)
-            };
+            let softmax = (activation == Activation::Softmax).then(|| self.softmax_sums[r]);
+            let sample_loss = loss_and_delta_given(loss, activation, softmax, z, y, t, d);
             if let Some(&weight) = self.row_weights.get(r) {
                 total += weight * sample_loss;
                 d[..n_out].iter_mut().for_each(|d| *d *= weight);

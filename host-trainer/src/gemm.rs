@@ -22,7 +22,7 @@ use crate::engine::LANES;
 /// from the panel (784-128-10 on one thread: 104k against 88-95k samples/s; sine 2% slower).
 pub const TILE_M: usize = if cfg!(target_feature = "avx512f") { 8 } else { 6 };
 
-/// How a tile of `c` starts and ends.
+/// How a tile of `c` starts (it is then written over `c`).
 #[derive(Clone, Copy, Debug)]
 pub enum Accumulate<'a> {
     /// `c = init[m] + Σ` (the forward pass: `init` is the bias).
@@ -111,7 +111,7 @@ struct Shape {
     c_stride: usize,
 }
 
-/// A row tile: its first row, and how it starts and is stored.
+/// A row tile: its first row, and how it starts.
 #[derive(Clone, Copy, Debug)]
 struct Tile<'a> {
     m: usize,
@@ -129,25 +129,21 @@ fn row_tile<const T: usize>(
     panel: &mut Panel,
 ) -> usize {
     let (m, depth) = (tile.m, shape.depth);
-    if a.col_stride == 1 && shape.valid <= LANES {
-        // One block of columns: the rows of `a` are read once, in place.
+    if a.col_stride == 1 {
+        // Rows of `a` are contiguous (weights in the forward pass, deltas in a gradient).
         let rows: [&[f32]; T] = std::array::from_fn(|t| &a.data[(m + t) * a.row_stride..][..depth]);
-        blocks::<T, _>(
-            tile,
-            || (0..depth).map(|k| std::array::from_fn(|t| rows[t][k])),
-            b,
-            c,
-            shape,
-        );
-    } else if a.col_stride == 1 {
-        // Rows of `a` are contiguous (weights in the forward pass, deltas in a gradient):
-        // copied into the panel, read there through one pointer by every block.
-        let rows: [&[f32]; T] = std::array::from_fn(|t| &a.data[(m + t) * a.row_stride..][..depth]);
-        let columns = panel.columns::<T>(depth);
-        for (k, column) in columns.iter_mut().enumerate() {
-            *column = std::array::from_fn(|t| rows[t][k]);
+        let column = |k: usize| std::array::from_fn(|t| rows[t][k]);
+        if shape.valid <= LANES {
+            // One block of columns: the rows are read once, in place.
+            blocks::<T, _>(tile, || (0..depth).map(column), b, c, shape);
+        } else {
+            // Copied into the panel, read there through one pointer by every block.
+            let columns = panel.columns::<T>(depth);
+            for (k, to) in columns.iter_mut().enumerate() {
+                *to = column(k);
+            }
+            blocks::<T, _>(tile, || columns.iter().copied(), b, c, shape);
         }
-        blocks::<T, _>(tile, || columns.iter().copied(), b, c, shape);
     } else if a.row_stride == 1 {
         // Columns of `a` are contiguous (a transposed weight matrix in the backward pass).
         let columns = || {
@@ -165,7 +161,7 @@ fn row_tile<const T: usize>(
 }
 
 /// Every block of [`LANES`] columns of rows `m..m + T`; `a_columns()` gives `a(m.., k)` for
-/// each step `k` of the part, in order.
+/// each step `k` of the depth, in order.
 #[inline(always)]
 fn blocks<const T: usize, I: Iterator<Item = [f32; T]>>(
     tile: Tile<'_>,

@@ -140,7 +140,7 @@ pub fn sigmoid(z: f32) -> f32 {
 
 /// What a softmax computed on the way: the largest pre-activation and `Σ exp(z - max)` (summed
 /// in order), from which its cross-entropy follows without another exponential
-/// ([`crate::loss::softmax_cross_entropy`]).
+/// ([`crate::loss::loss_and_delta_given`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SoftmaxSums {
     /// The largest pre-activation.

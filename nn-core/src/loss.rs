@@ -107,9 +107,8 @@ fn sign(x: f32) -> f32 {
 
 /// Cross-entropy after a softmax and its fused delta `y·Σt - t`, from the sums the softmax
 /// computed ([`softmax_with_sums`]): `ln Σ exp z = max + ln sum`, so the loss needs no
-/// exponential of its own. The same bits as [`loss_and_delta`] for
-/// `(Loss::CrossEntropy, Activation::Softmax)`, which calls it.
-pub fn softmax_cross_entropy(sums: SoftmaxSums, z: &[f32], y: &[f32], t: &[f32], delta: &mut [f32]) -> f32 {
+/// exponential of its own.
+fn softmax_cross_entropy(sums: SoftmaxSums, z: &[f32], y: &[f32], t: &[f32], delta: &mut [f32]) -> f32 {
     let log_sum_exp = sums.max + math::ln(sums.sum);
     let t_sum: f32 = t.iter().sum();
     for ((d, y), t) in delta.iter_mut().zip(y).zip(t) {
@@ -135,11 +134,29 @@ pub fn loss_and_delta(
     t: &[f32],
     delta: &mut [f32],
 ) -> f32 {
+    loss_and_delta_given(loss, activation, None, z, y, t, delta)
+}
+
+/// [`loss_and_delta`], given the sums of the output's softmax if the forward pass kept them
+/// ([`softmax_with_sums`]): softmax with cross-entropy then computes no exponential again.
+/// The same bits either way.
+#[inline]
+pub fn loss_and_delta_given(
+    loss: Loss,
+    activation: Activation,
+    softmax: Option<SoftmaxSums>,
+    z: &[f32],
+    y: &[f32],
+    t: &[f32],
+    delta: &mut [f32],
+) -> f32 {
     match (loss, activation) {
         (Loss::CrossEntropy, Activation::Softmax) => {
-            // The softmax's sums, computed again from z (delta is the scratch space).
-            delta.iter_mut().zip(z).for_each(|(d, &z)| *d = z);
-            let sums = softmax_with_sums(delta);
+            let sums = softmax.unwrap_or_else(|| {
+                // The softmax's sums, computed again from z (delta is the scratch space).
+                delta.iter_mut().zip(z).for_each(|(d, &z)| *d = z);
+                softmax_with_sums(delta)
+            });
             softmax_cross_entropy(sums, z, y, t, delta)
         }
         (Loss::BinaryCrossEntropy, Activation::Sigmoid) => {
